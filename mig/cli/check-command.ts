@@ -1,0 +1,105 @@
+// `tsmig check`: preprocess and parse .defs files and report every problem; nothing is written.
+// Without FILE it checks every defs/*.defs of the repository (with -I defs).
+import { accessSync, constants, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { Option, type Command } from "commander";
+import { DiagnosticSink } from "../diagnostics.js";
+import { parseDefsFile, type FrontendOptions } from "../frontend.js";
+import type { DefsFile } from "../ast.js";
+import { EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, type CliContext } from "./context.js";
+import {
+  addPreprocessorOptions,
+  preprocessOptions,
+  type RawPreprocessorOptions,
+} from "./options.js";
+import { packageRoot, repositoryDefsFiles } from "./repository.js";
+import { printReport, type ReportFormat } from "./report.js";
+
+/** Why a path cannot be read as a .defs file, or undefined when it can. */
+export function unreadable(path: string): string | undefined {
+  try {
+    if (statSync(path).isDirectory()) return "is a directory";
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    return code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+        ? "permission denied"
+        : "cannot be read";
+  }
+}
+
+export interface CheckResult {
+  readonly files: DefsFile[];
+  /** Files that could not be read at all (E0900 reported). */
+  readonly ioErrors: number;
+}
+
+/** Runs the front end over each file; I/O failures of the named files are E0900. */
+export function checkFiles(
+  paths: readonly string[],
+  opts: FrontendOptions,
+  sink: DiagnosticSink,
+): CheckResult {
+  const files: DefsFile[] = [];
+  let ioErrors = 0;
+  for (const path of paths) {
+    const why = unreadable(path);
+    if (why) {
+      sink.error("E0900", `cannot read ${path}: ${why}`);
+      ioErrors++;
+      continue;
+    }
+    files.push(parseDefsFile(path, opts, sink));
+  }
+  return { files, ioErrors };
+}
+
+interface CheckOptions extends RawPreprocessorOptions {
+  readonly format: ReportFormat;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const cmd = program
+    .command("check")
+    .description("preprocess and parse .defs files and report problems (no output is written)")
+    .argument("[files...]", ".defs files to check (default: every defs/*.defs of the repository)");
+  addPreprocessorOptions(cmd)
+    .addOption(
+      new Option("--format <format>", "diagnostics as text or json")
+        .choices(["text", "json"])
+        .default("text"),
+    )
+    .action((files: string[], raw: CheckOptions) => {
+      const pre = preprocessOptions(raw);
+      if ("error" in pre) {
+        ctx.io.stderr(`tsmig check: error: ${pre.error} [E0902]\n`);
+        ctx.exitCode = EXIT_USAGE;
+        return;
+      }
+      let paths = files;
+      let opts: FrontendOptions = pre;
+      if (paths.length === 0) {
+        const root = packageRoot();
+        paths = root ? repositoryDefsFiles(root) : [];
+        if (paths.length === 0) {
+          const where = root ? relative(process.cwd(), join(root, "defs")) || "defs" : "defs";
+          if (raw.format === "json") ctx.io.stdout("[]\n");
+          else ctx.io.stderr(`tsmig check: no .defs files in ${where}/, nothing to check\n`);
+          ctx.exitCode = EXIT_OK;
+          return;
+        }
+        opts = {
+          ...pre,
+          includeDirs: [join(root!, "defs"), ...pre.includeDirs],
+          requireSubsystem: false,
+        };
+      }
+      const sink = new DiagnosticSink();
+      const { ioErrors } = checkFiles(paths, opts, sink);
+      printReport(sink, raw.format, ctx.io);
+      ctx.exitCode = ioErrors > 0 ? EXIT_USAGE : sink.hasErrors() ? EXIT_INPUT_ERRORS : EXIT_OK;
+    });
+}
