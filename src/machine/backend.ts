@@ -47,6 +47,19 @@ export interface MachineBackend {
   onInterrupt(listener: (line: number) => void): () => void;
 
   /**
+   * Optional: end of interrupt for a line (the kernel calls it when device_intr_ack unmasks the
+   * line). A level-triggered line that is still asserted is delivered to the listeners again, so
+   * an interrupt raised while the previous one was being handled is not lost.
+   */
+  endOfInterrupt?(line: number): Promise<void>;
+
+  /**
+   * Optional: guest RAM as one SharedArrayBuffer (byte N is physical address N), where devices
+   * and tasks share memory (the simulated PC). Undefined where RAM is remote (QEMU) or absent.
+   */
+  sharedMemory?(): SharedArrayBuffer;
+
+  /**
    * Firmware tables by signature, for backends that cannot expose the BIOS area (the host reads
    * /sys/firmware/acpi/tables). Undefined where the RSDP is found by scanning memory.
    */
