@@ -1,0 +1,214 @@
+// Kernel rpc benchmarks: a null routine in-thread (generated-style encode, dispatch, reply)
+// against calling the handler directly, a null routine between two isolated tasks, and
+// out-of-line transfers of 4 KiB and 1 MiB between isolated tasks, as PeerSessions that
+// bench/rpc.ts samples interleaved with the peers of bench/rpc-peers.ts.
+import { performance } from "node:perf_hooks";
+import { Kernel } from "../src/kernel/kernel.js";
+import type { Task } from "../src/kernel/task.js";
+import { MessageBuilder, readHeader, readU32 } from "../src/kernel/message.js";
+import {
+  MACH_MSGH_BITS,
+  MACH_MSG_TYPE_COPY_SEND,
+  MACH_MSG_TYPE_MAKE_SEND,
+  MACH_MSG_TYPE_MAKE_SEND_ONCE,
+  MACH_MSG_TYPE_MOVE_RECEIVE,
+  MACH_MSG_TYPE_MOVE_SEND_ONCE,
+  MACH_RCV_MSG,
+  MACH_RCV_TIMEOUT,
+  MACH_SEND_MSG,
+} from "../src/kernel/msg-type.js";
+import { MACH_PORT_RIGHT_RECEIVE } from "../src/kernel/port-right.js";
+import type { IsolatedTask } from "../src/kernel/isolated-task.js";
+import { benchResult, type BenchGroup, type BenchResult } from "./harness.js";
+import { closeAll, interleave, openPeers, PEER_NAMES, type PeerSession } from "./rpc-peers.js";
+import { CMD_RUN, CMD_STOP, type RpcBenchArgs } from "./rpc-kernel-task.js";
+
+const NULL_ID = 4000;
+
+/** The server side of a generated-style null routine: decode, check, call, encode the reply. */
+function nullDispatch(req: Uint8Array, out: Uint8Array, handler: () => number): number {
+  const h = readHeader(req);
+  if (h.id !== NULL_ID || h.size !== 32) return 0;
+  const kr = handler();
+  const v = new DataView(out.buffer, out.byteOffset);
+  v.setUint32(0, MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0), true);
+  v.setUint32(4, 40, true);
+  v.setUint32(8, h.remote, true);
+  v.setUint32(16, 0, true);
+  v.setUint32(24, 0, true);
+  v.setInt32(28, h.id + 100, true);
+  v.setUint32(32, 0x10012002, true); // INTEGER_32, 32 bits, 1, inline
+  v.setInt32(36, kr, true);
+  return 40;
+}
+
+const nullHandler = (): number => 0;
+
+/** rpc.null.in-thread: client and server tasks on this event loop. */
+export async function openInThread(rounds = 20000): Promise<PeerSession> {
+  const kernel = new Kernel();
+  const server = kernel.createTask("server");
+  const client = kernel.createTask("client");
+  const service = (await server.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  const send = kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client).name;
+  const reply = (await client.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  let stop = false;
+  const loop = (async () => {
+    const buf = new Uint8Array(256);
+    const out = new Uint8Array(256);
+    let code = await server.mach_msg(buf, MACH_RCV_MSG, 0, 256, service);
+    while (code === 0 && !stop) {
+      const n = nullDispatch(buf, out, nullHandler);
+      buf.set(out.subarray(0, n));
+      code = await server.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, n, 256, service);
+    }
+  })();
+  const req = new MessageBuilder({
+    bits: MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE),
+    remote: send,
+    local: reply,
+    id: NULL_ID,
+  }).build();
+  const buf = new Uint8Array(256);
+  return {
+    async sample() {
+      const t0 = performance.now();
+      for (let i = 0; i < rounds; i++) {
+        buf.set(req);
+        const code = await client.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, 32, 256, reply);
+        if (code !== 0 || readU32(buf, 36) !== 0) throw new Error(`in-thread rpc failed: ${code}`);
+      }
+      return ((performance.now() - t0) * 1000) / rounds;
+    },
+    async close() {
+      stop = true;
+      server.terminate();
+      client.terminate();
+      await loop;
+    },
+  };
+}
+
+/** The peer of rpc.null.in-thread: the same dispatch, handler called directly (no kernel). */
+export async function openDirect(rounds = 200000): Promise<PeerSession> {
+  const req = new MessageBuilder({ bits: 0x1513, remote: 1, local: 2, id: NULL_ID }).build();
+  const out = new Uint8Array(256);
+  const handler = async (): Promise<number> => nullHandler();
+  return {
+    async sample() {
+      const t0 = performance.now();
+      for (let i = 0; i < rounds; i++) {
+        await handler();
+        nullDispatch(req, out, nullHandler);
+      }
+      return ((performance.now() - t0) * 1000) / rounds;
+    },
+    async close() {},
+  };
+}
+
+/** Two isolated tasks (client, server) driven from this thread by command messages. */
+export async function openCrossTask(
+  oolBytes: number,
+  rounds: number,
+): Promise<PeerSession & { kernel: Kernel }> {
+  const kernel = new Kernel({ poolBytes: 64 * 1024 * 1024 });
+  const boot: Task = kernel.createTask("boot");
+  const service = (await boot.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  await boot.mach_port_insert_right(service, service, MACH_MSG_TYPE_MAKE_SEND);
+  const control = (await boot.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  await boot.mach_port_insert_right(control, control, MACH_MSG_TYPE_MAKE_SEND);
+  const report = (await boot.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  const module = new URL("./rpc-kernel-task.js", import.meta.url);
+  const handles: IsolatedTask[] = [];
+  const spawn = (name: string, prepare: (t: Task) => RpcBenchArgs) => {
+    const r = kernel.spawnTask(name, module, { prepare });
+    if (!r.ok) throw new Error(r.error);
+    handles.push(r.handle);
+  };
+  spawn("rpc-server", (t) => ({
+    role: "server",
+    service: kernel.giveRight(boot, service, MACH_MSG_TYPE_MOVE_RECEIVE, t).name,
+  }));
+  spawn("rpc-client", (t) => ({
+    role: "client",
+    service: kernel.giveRight(boot, service, MACH_MSG_TYPE_COPY_SEND, t).name,
+    control: kernel.giveRight(boot, control, MACH_MSG_TYPE_MOVE_RECEIVE, t).name,
+    report: kernel.giveRight(boot, report, MACH_MSG_TYPE_MAKE_SEND, t).name,
+  }));
+  const cmd = (id: number, n: number) =>
+    new MessageBuilder({
+      bits: MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, 0),
+      remote: control,
+      local: 0,
+      id,
+    })
+      .int32(n)
+      .int32(oolBytes)
+      .build();
+  const buf = new Uint8Array(256);
+  return {
+    kernel,
+    async sample() {
+      const m = cmd(CMD_RUN, rounds);
+      await boot.mach_msg(m, MACH_SEND_MSG, m.length, 0, 0);
+      const code = await boot.mach_msg(
+        buf,
+        MACH_RCV_MSG | MACH_RCV_TIMEOUT,
+        0,
+        256,
+        report,
+        120_000,
+      );
+      if (code !== 0) throw new Error(`cross-task sample failed: ${code}`);
+      const us = new DataView(buf.buffer).getFloat64(36, true);
+      return oolBytes ? oolBytes / us : us; // MB/s (bytes per microsecond) for transfers
+    },
+    async close() {
+      const m = cmd(CMD_STOP, 0);
+      await boot.mach_msg(m, MACH_SEND_MSG, m.length, 0, 0);
+      await Promise.all(handles.map((h) => h.kill()));
+      boot.terminate();
+    },
+  };
+}
+
+/** Every kernel rpc figure with its peer, sampled interleaved with the peers. */
+export async function kernelRpcResults(
+  options: { runs?: number; warmup?: number } = {},
+): Promise<BenchResult[]> {
+  const peers = await openPeers();
+  const ours = {
+    inThread: await openInThread(),
+    direct: await openDirect(),
+    cross: await openCrossTask(0, 20000),
+    ool4k: await openCrossTask(4096, 5000),
+    ool1m: await openCrossTask(1024 * 1024, 200),
+  };
+  try {
+    const s = await interleave({ ...peers, ...ours }, options);
+    const peer = (k: keyof typeof PEER_NAMES) => ({ name: PEER_NAMES[k], samples: s[k] });
+    return [
+      benchResult("rpc.null.in-thread", "us", s.inThread, "lower", {
+        name: "handler called directly",
+        samples: s.direct,
+      }),
+      benchResult("rpc.null.cross-task", "us", s.cross, "lower", peer("bareShm")),
+      benchResult(
+        "rpc.null.cross-task.vs-postmessage",
+        "us",
+        s.cross,
+        "lower",
+        peer("postMessage"),
+      ),
+      benchResult("rpc.null.cross-task.vs-comlink", "us", s.cross, "lower", peer("comlink")),
+      benchResult("rpc.ool.4k", "MB/s", s.ool4k, "higher", peer("memcpy4k")),
+      benchResult("rpc.ool.1m", "MB/s", s.ool1m, "higher", peer("memcpy1m")),
+    ];
+  } finally {
+    await closeAll({ ...peers, ...ours });
+  }
+}
+
+/** bench/rpc.ts can re-export this: `export { group } from "./rpc-kernel.js"`. */
+export const group: BenchGroup = { name: "rpc", run: () => kernelRpcResults() };
