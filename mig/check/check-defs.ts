@@ -3,7 +3,12 @@
 import type { DefsFile, Statement, SubsystemStatement } from "../ast.js";
 import type { DiagnosticSink } from "../diagnostics.js";
 import type { Span } from "../source.js";
-import type { CheckedImport, CheckedInterface, CheckedRoutine, IpcTypeInfo } from "./checked-model.js";
+import type {
+  CheckedImport,
+  CheckedInterface,
+  CheckedRoutine,
+  IpcTypeInfo,
+} from "./checked-model.js";
 import { namedBuiltinTypes } from "./builtin-types.js";
 import { freezeType, type TypeState } from "./ipc-type.js";
 import { checkRoutine } from "./routine-check.js";
@@ -18,7 +23,19 @@ function spanText(s: Span | undefined): string {
  * subsystem statement (errors are in the sink either way; a caller must not emit code when
  * `sink.hasErrors()`).
  */
-export function checkDefs(file: DefsFile, sink: DiagnosticSink): CheckedInterface | undefined {
+export interface CheckOptions {
+  /**
+   * Default true: a file without a subsystem statement is an error (E0200). False for
+   * include-only files of types: their types are checked with the built-in types in scope.
+   */
+  readonly requireSubsystem?: boolean;
+}
+
+export function checkDefs(
+  file: DefsFile,
+  sink: DiagnosticSink,
+  opts: CheckOptions = {},
+): CheckedInterface | undefined {
   const types = new Map<string, TypeState>();
   let subsystem: SubsystemStatement | undefined;
   let kernelServer = false;
@@ -44,6 +61,9 @@ export function checkDefs(file: DefsFile, sink: DiagnosticSink): CheckedInterfac
   };
 
   const hasSubsystem = file.statements.some((s) => s.kind === "subsystem");
+  if (!hasSubsystem && opts.requireSubsystem === false) {
+    for (const t of namedBuiltinTypes(file.span)) types.set(t.name, t);
+  }
   const needSubsystem = (st: Statement): void => {
     if (subsystem !== undefined || !hasSubsystem || beforeSubsystemReported) return;
     beforeSubsystemReported = true;
@@ -68,7 +88,8 @@ export function checkDefs(file: DefsFile, sink: DiagnosticSink): CheckedInterfac
         subsystem = st;
         kernelServer = st.modifiers.some((m) => m.modifier === "KernelServer");
         kernelUser = st.modifiers.some((m) => m.modifier === "KernelUser");
-        for (const t of namedBuiltinTypes(st.name.span)) if (!types.has(t.name)) types.set(t.name, t);
+        for (const t of namedBuiltinTypes(st.name.span))
+          if (!types.has(t.name)) types.set(t.name, t);
         break;
       case "type": {
         needSubsystem(st);
@@ -77,7 +98,11 @@ export function checkDefs(file: DefsFile, sink: DiagnosticSink): CheckedInterfac
         t.span = def.name.span;
         const old = types.get(def.name.name);
         if (old !== undefined) {
-          sink.error("E0202", `type ${def.name.name} is already defined${spanText(old.span)}`, def.name.span);
+          sink.error(
+            "E0202",
+            `type ${def.name.name} is already defined${spanText(old.span)}`,
+            def.name.span,
+          );
         }
         types.set(def.name.name, t);
         break;
@@ -145,9 +170,15 @@ export function checkDefs(file: DefsFile, sink: DiagnosticSink): CheckedInterfac
   }
 
   if (subsystem === undefined) {
-    const parserSaidSo = sink.items.some((d) => d.code === "E0106" && d.span?.file === file.span.file);
-    if (!parserSaidSo && !file.syntaxErrors) {
-      sink.error("E0200", "no subsystem statement: a .defs file needs `subsystem NAME BASE;`", file.span);
+    const parserSaidSo = sink.items.some(
+      (d) => d.code === "E0106" && d.span?.file === file.span.file,
+    );
+    if (!parserSaidSo && !file.syntaxErrors && opts.requireSubsystem !== false) {
+      sink.error(
+        "E0200",
+        "no subsystem statement: a .defs file needs `subsystem NAME BASE;`",
+        file.span,
+      );
     }
     return undefined;
   }

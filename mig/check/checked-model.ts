@@ -84,10 +84,10 @@ export interface CheckedArgument {
   readonly send: boolean;
   /** Its value travels from server to client (akbReturn). */
   readonly returned: boolean;
-  /** A parameter of the client stub / of the server routine. */
+  /** A parameter of the client stub / of the server routine (a ureplyport is client-only, ...). */
   readonly userArg: boolean;
   readonly serverArg: boolean;
-  /** For replyport/ureplyport/sreplyport: which side sees it. */
+  /** Whether the sender's out-of-line memory is deallocated ("maybe": decided per call). */
   readonly deallocate: Deallocate;
   readonly longForm: boolean;
   readonly serverCopy: boolean;

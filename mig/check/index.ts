@@ -6,7 +6,7 @@ import type { DefsFile } from "../ast.js";
 import { checkDefs } from "./check-defs.js";
 import type { CheckedInterface } from "./checked-model.js";
 
-export { checkDefs } from "./check-defs.js";
+export { checkDefs, type CheckOptions } from "./check-defs.js";
 export type * from "./checked-model.js";
 export * from "./ipc-names.js";
 
@@ -18,10 +18,17 @@ export interface CheckedFile {
 
 /**
  * Preprocesses, parses and checks one .defs file. The semantic checks run only on a file that
- * parsed without errors, so a syntax error never cascades into semantic ones.
+ * parsed without errors, so a syntax error never cascades into semantic ones. With
+ * `requireSubsystem: false` an include-only file of types is checked too (checked: undefined).
  */
-export function checkDefsFile(path: string, opts: FrontendOptions, sink: DiagnosticSink): CheckedFile {
+export function checkDefsFile(
+  path: string,
+  opts: FrontendOptions,
+  sink: DiagnosticSink,
+): CheckedFile {
   const ast = parseDefsFile(path, opts, sink);
   if (ast.syntaxErrors) return { ast, checked: undefined };
-  return { ast, checked: checkDefs(ast, sink) };
+  const checkOpts =
+    opts.requireSubsystem !== undefined ? { requireSubsystem: opts.requireSubsystem } : {};
+  return { ast, checked: checkDefs(ast, sink, checkOpts) };
 }

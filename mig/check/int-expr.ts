@@ -33,11 +33,20 @@ export function evalIntExpr(e: IntExpr, sink: DiagnosticSink): number | undefine
 }
 
 /** A size that must be a positive 32-bit count (array bounds, c_string lengths, IPC sizes). */
-export function evalCount(e: IntExpr, sink: DiagnosticSink, what: string, allowZero = false): number | undefined {
+export function evalCount(
+  e: IntExpr,
+  sink: DiagnosticSink,
+  what: string,
+  allowZero = false,
+): number | undefined {
   const v = evalIntExpr(e, sink);
   if (v === undefined) return undefined;
   if (!Number.isSafeInteger(v) || v < (allowZero ? 0 : 1) || v > 0xffffffff) {
-    sink.error("E0219", `${what} is ${v}; it must be ${allowZero ? "at least 0" : "positive"} and fit in 32 bits`, e.span);
+    sink.error(
+      "E0219",
+      `${what} is ${v}; it must be ${allowZero ? "at least 0" : "positive"} and fit in 32 bits`,
+      e.span,
+    );
     return undefined;
   }
   return v;

@@ -114,13 +114,17 @@ export interface IpcTypeValue {
 }
 
 function primValue(p: PrimIpcType, portSize: number): IpcTypeValue {
-  if (p.kind === "numericIpcType") return { inName: p.value.value, outName: p.value.value, size: 0 };
+  if (p.kind === "numericIpcType")
+    return { inName: p.value.value, outName: p.value.value, size: 0 };
   const info = SYMBOLIC_IPC_TYPE_INFO[p.name];
   return { inName: info.inName, outName: info.outName, size: info.port ? portSize : info.size };
 }
 
 /** The bits of a right in this subsystem: 64 (ipc_port_t) in KernelServer/KernelUser ones. */
-export function portSizeBits(ctx: { readonly kernelServer: boolean; readonly kernelUser: boolean }): number {
+export function portSizeBits(ctx: {
+  readonly kernelServer: boolean;
+  readonly kernelUser: boolean;
+}): number {
   return ctx.kernelServer || ctx.kernelUser ? KERNEL_PORT_SIZE_BITS : USER_PORT_SIZE_BITS;
 }
 
@@ -172,7 +176,12 @@ export function longDecl(
 /** itShortDecl: `IPCType` alone, which needs a default size. */
 export function shortDecl(v: IpcTypeValue, sink: DiagnosticSink, span: Span): TypeState {
   if (v.size === 0) {
-    if (!v.sizeConflict) sink.error("E0210", "this IPC type has no default size: use the full form (TYPE, SIZE)", span);
+    if (!v.sizeConflict)
+      sink.error(
+        "E0210",
+        "this IPC type has no default size: use the full form (TYPE, SIZE)",
+        span,
+      );
     const t = longDecl(v, WORD_SIZE_BITS, [], undefined, span);
     t.broken = true;
     return t;
@@ -185,11 +194,20 @@ function reportSizeWarnings(t: TypeState, sink: DiagnosticSink, span: Span): voi
 }
 
 function tooComplicated(sink: DiagnosticSink, span: Span): void {
-  sink.error("E0209", "IPC type decl is too complicated (an array or pointer of an out-of-line or variable-sized type)", span);
+  sink.error(
+    "E0209",
+    "IPC type decl is too complicated (an array or pointer of an out-of-line or variable-sized type)",
+    span,
+  );
 }
 
 /** itVarArrayDecl: `array[] of T` (number 0: unbounded) and `array[*:N] of T`. */
-export function varArrayDecl(number: number, old: TypeState, sink: DiagnosticSink, span: Span): TypeState {
+export function varArrayDecl(
+  number: number,
+  old: TypeState,
+  sink: DiagnosticSink,
+  span: Span,
+): TypeState {
   const t = resetType(copyType(old));
   if (!t.inLine || t.varArray) tooComplicated(sink, span);
   if (number !== 0) t.number *= number;
@@ -206,7 +224,12 @@ export function varArrayDecl(number: number, old: TypeState, sink: DiagnosticSin
 }
 
 /** itArrayDecl: `array[N] of T`. */
-export function arrayDecl(number: number, old: TypeState, sink: DiagnosticSink, span: Span): TypeState {
+export function arrayDecl(
+  number: number,
+  old: TypeState,
+  sink: DiagnosticSink,
+  span: Span,
+): TypeState {
   const t = resetType(copyType(old));
   if (!t.inLine || t.varArray) tooComplicated(sink, span);
   t.number *= number;
@@ -229,7 +252,12 @@ export function ptrDecl(t: TypeState, sink: DiagnosticSink, span: Span): TypeSta
 }
 
 /** itStructDecl: `struct[N] of T`. */
-export function structDecl(number: number, old: TypeState, sink: DiagnosticSink, span: Span): TypeState {
+export function structDecl(
+  number: number,
+  old: TypeState,
+  sink: DiagnosticSink,
+  span: Span,
+): TypeState {
   const t = resetType(copyType(old));
   if (!t.inLine || t.varArray) tooComplicated(sink, span);
   t.number *= number;
@@ -240,8 +268,19 @@ export function structDecl(number: number, old: TypeState, sink: DiagnosticSink,
 }
 
 /** itCStringDecl: `c_string[N]` and `c_string[*:N]`, arrays of (MACH_MSG_TYPE_STRING_C, 8). */
-export function cStringDecl(count: number, varying: boolean, sink: DiagnosticSink, span: Span): TypeState {
-  const element = longDecl({ inName: MACH_MSG_TYPE_STRING_C, outName: MACH_MSG_TYPE_STRING_C, size: 8 }, 8, [], sink, span);
+export function cStringDecl(
+  count: number,
+  varying: boolean,
+  sink: DiagnosticSink,
+  span: Span,
+): TypeState {
+  const element = longDecl(
+    { inName: MACH_MSG_TYPE_STRING_C, outName: MACH_MSG_TYPE_STRING_C, size: 8 },
+    8,
+    [],
+    sink,
+    span,
+  );
   finishDecl("char", element, { sink, kernelServer: false, kernelUser: false }, span);
   const t = resetType(copyType(element));
   t.number = count;
@@ -275,7 +314,12 @@ export function inlineStructDecl(
   }
   const bytes = Math.ceil(offset / align) * align;
   const t = allocType();
-  const unit = align === 4 ? { name: MACH_MSG_TYPE_INTEGER_32, size: 32 } : align === 2 ? { name: MACH_MSG_TYPE_INTEGER_16, size: 16 } : { name: MACH_MSG_TYPE_BYTE, size: 8 };
+  const unit =
+    align === 4
+      ? { name: MACH_MSG_TYPE_INTEGER_32, size: 32 }
+      : align === 2
+        ? { name: MACH_MSG_TYPE_INTEGER_16, size: 16 }
+        : { name: MACH_MSG_TYPE_BYTE, size: 8 };
   t.inName = unit.name;
   t.outName = unit.name;
   t.size = unit.size;
@@ -308,7 +352,12 @@ function isPort(n: number): boolean {
 }
 
 /** itCheckFlags: drops contradictory flags with a warning. */
-export function checkFlags(flags: Set<IpcFlagName>, name: string, sink: DiagnosticSink, span: Span): Set<IpcFlagName> {
+export function checkFlags(
+  flags: Set<IpcFlagName>,
+  name: string,
+  sink: DiagnosticSink,
+  span: Span,
+): Set<IpcFlagName> {
   const f = new Set(flags);
   if (f.has("islong") && f.has("isnotlong")) {
     sink.warning("W0200", `${name}: IsLong and IsNotLong cancel out`, span);
@@ -347,7 +396,8 @@ export function checkDeallocate(
     if (flags.has("notdealloc")) sink.warning("W0201", `${name}: NotDealloc is redundant`, span);
   }
   if ((flags.has("dealloc[]") || flags.has("dealloc") || flags.has("notdealloc")) && d !== "no") {
-    if (t.inLine && !t.indefinite) sink.warning("W0202", `${name}: Dealloc will cause an IPC error`, span);
+    if (t.inLine && !t.indefinite)
+      sink.warning("W0202", `${name}: Dealloc will cause an IPC error`, span);
   }
   return d;
 }
@@ -371,7 +421,11 @@ export function useLong(t: IpcTypeInfo): UseLong {
     t.number >= 1 << 12
   )
     u = MUST_BE_LONG;
-  if ((t.inName !== POLY && t.inName >= 1 << 16) || (t.outName !== POLY && t.outName >= 1 << 16) || t.size >= 1 << 16)
+  if (
+    (t.inName !== POLY && t.inName >= 1 << 16) ||
+    (t.outName !== POLY && t.outName >= 1 << 16) ||
+    t.size >= 1 << 16
+  )
     u = TOO_LONG;
   return u;
 }
@@ -396,7 +450,11 @@ export function checkIsLong(
     const u = useLong(t);
     if (long && u <= NOT_LONG) sink.warning("W0203", `${name}: doesn't need IsLong`, span);
     if (!long && u >= MUST_BE_LONG) {
-      sink.error("E0207", `${name}: too big for IsNotLong: a mach_msg_type_t holds at most 4095 elements of 255 bits`, span);
+      sink.error(
+        "E0207",
+        `${name}: too big for IsNotLong: a mach_msg_type_t holds at most 4095 elements of 255 bits`,
+        span,
+      );
     }
   }
   return long;
@@ -412,10 +470,15 @@ export function finishDecl(name: string, t: TypeState, ctx: DeclContext, span: S
     if (t.inTrans !== undefined || t.inTransPayload !== undefined || t.outTrans !== undefined) {
       sink.error("E0215", `${name}: can't translate variable-sized arrays`, span);
     }
-    if (t.destructor !== undefined) sink.error("E0215", `${name}: can't destroy variable-sized array`, span);
+    if (t.destructor !== undefined)
+      sink.error("E0215", `${name}: can't destroy variable-sized array`, span);
   }
   if (t.varArray && t.inLine) {
-    if (t.element === undefined || t.element.userType === undefined || t.element.serverType === undefined) {
+    if (
+      t.element === undefined ||
+      t.element.userType === undefined ||
+      t.element.serverType === undefined
+    ) {
       sink.error("E0206", `${name}: variable-sized in-line arrays need a named base type`, span);
     }
   }

@@ -11,7 +11,13 @@ import {
   MACH_MSG_TYPE_PORT_SEND_ONCE,
   WORD_SIZE_BITS,
 } from "./ipc-names.js";
-import { checkDeallocate, checkFlags, checkIsLong, portSizeBits, type TypeState } from "./ipc-type.js";
+import {
+  checkDeallocate,
+  checkFlags,
+  checkIsLong,
+  portSizeBits,
+  type TypeState,
+} from "./ipc-type.js";
 import { builtinTypes } from "./builtin-types.js";
 import { evalTypeDefinition, type TypeScope } from "./type-spec.js";
 
@@ -40,7 +46,12 @@ interface ArgState {
   doc: readonly string[];
 }
 
-function argState(name: string, role: ArgumentRole, span: Span, doc: readonly string[] = []): ArgState {
+function argState(
+  name: string,
+  role: ArgumentRole,
+  span: Span,
+  doc: readonly string[] = [],
+): ArgState {
   const s: ArgState = {
     name,
     role,
@@ -67,7 +78,14 @@ function argState(name: string, role: ArgumentRole, span: Span, doc: readonly st
       Object.assign(s, { inReply: true, returned: true, userArg: true, serverArg: true });
       break;
     case "inout":
-      Object.assign(s, { inRequest: true, inReply: true, send: true, returned: true, userArg: true, serverArg: true });
+      Object.assign(s, {
+        inRequest: true,
+        inReply: true,
+        send: true,
+        returned: true,
+        userArg: true,
+        serverArg: true,
+      });
       break;
     case "requestPort":
       Object.assign(s, { send: true, userArg: true, serverArg: true });
@@ -132,7 +150,8 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
   let msgSeqno: ArgState | undefined;
 
   const multiple = (what: string, old: ArgState | undefined, span: Span): void => {
-    if (old !== undefined) sink.warning("W0208", `multiple ${what} args in ${name}; ${old.name} won't be used`, span);
+    if (old !== undefined)
+      sink.warning("W0208", `multiple ${what} args in ${name}; ${old.name} won't be used`, span);
   };
 
   for (const a of r.args) {
@@ -178,7 +197,8 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
         break;
     }
     const s = argState(a.name.name, role, a.name.span, a.doc);
-    if (role === "replyPort") Object.assign(s, { send: true, userArg: replyUser, serverArg: replyServer });
+    if (role === "replyPort")
+      Object.assign(s, { send: true, userArg: replyUser, serverArg: replyServer });
     switch (role) {
       case "requestPort":
         multiple("RequestPort", requestPort, a.name.span);
@@ -224,22 +244,37 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
     sink.error("E0203", `${kindName} ${name} doesn't have a server port argument`, r.name.span);
   } else if (requestPort.type !== undefined) {
     const t = requestPort.type;
-    const okName = t.outName === MACH_MSG_TYPE_PORT_SEND || t.outName === MACH_MSG_TYPE_PORT_SEND_ONCE || t.outName === POLY;
+    const okName =
+      t.outName === MACH_MSG_TYPE_PORT_SEND ||
+      t.outName === MACH_MSG_TYPE_PORT_SEND_ONCE ||
+      t.outName === POLY;
     if (!okName || !singleValue(t, portSizeBits(ctx))) {
-      sink.error("E0212", `argument ${requestPort.name} isn't a proper request port`, requestPort.span);
+      sink.error(
+        "E0212",
+        `argument ${requestPort.name} isn't a proper request port`,
+        requestPort.span,
+      );
     }
   }
   for (const rp of new Set([uReplyPort, sReplyPort])) {
     if (rp?.type === undefined) continue;
     const t = rp.type;
     const okName =
-      t.outName === MACH_MSG_TYPE_PORT_SEND || t.outName === MACH_MSG_TYPE_PORT_SEND_ONCE || t.outName === POLY || t.outName === 0;
-    if (!okName || !singleValue(t, portSizeBits(ctx))) sink.error("E0213", `argument ${rp.name} isn't a proper reply port`, rp.span);
+      t.outName === MACH_MSG_TYPE_PORT_SEND ||
+      t.outName === MACH_MSG_TYPE_PORT_SEND_ONCE ||
+      t.outName === POLY ||
+      t.outName === 0;
+    if (!okName || !singleValue(t, portSizeBits(ctx)))
+      sink.error("E0213", `argument ${rp.name} isn't a proper reply port`, rp.span);
   }
   for (const n of [waitTime, msgOption, msgSeqno]) {
     if (n?.type === undefined) continue;
     const t = n.type;
-    if (t.inName !== MACH_MSG_TYPE_INTEGER_32 || t.outName !== MACH_MSG_TYPE_INTEGER_32 || !singleValue(t, WORD_SIZE_BITS)) {
+    if (
+      t.inName !== MACH_MSG_TYPE_INTEGER_32 ||
+      t.outName !== MACH_MSG_TYPE_INTEGER_32 ||
+      !singleValue(t, WORD_SIZE_BITS)
+    ) {
       sink.error("E0214", `argument ${n.name} should have been a MACH_MSG_TYPE_INTEGER_32`, n.span);
     }
   }
@@ -258,7 +293,8 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
 
   if (oneWay) {
     const out = args.find((s) => s.explicit && s.returned);
-    if (out !== undefined) sink.error("E0204", `${kindName} ${name} has OUT argument ${out.name}`, out.span);
+    if (out !== undefined)
+      sink.error("E0204", `${kindName} ${name} has OUT argument ${out.name}`, out.span);
   }
 
   const seen = new Map<string, ArgState>();
@@ -272,7 +308,9 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
   }
 
   // An ArgState with its type is a CheckedArgument (the TypeState is its IpcTypeInfo).
-  const frozen: CheckedArgument[] = args.filter((s): s is ArgState & { type: TypeState } => s.type !== undefined);
+  const frozen: CheckedArgument[] = args.filter(
+    (s): s is ArgState & { type: TypeState } => s.type !== undefined,
+  );
   return {
     name,
     kind: r.simple ? "simpleroutine" : "routine",
@@ -296,14 +334,25 @@ export function checkRoutine(r: RoutineStatement, ctx: RoutineContext): CheckedR
 }
 
 function singleValue(t: TypeState, bits: number): boolean {
-  return t.number === 1 && t.size === bits && t.inLine && t.deallocate === "no" && t.struct && !t.varArray;
+  return (
+    t.number === 1 &&
+    t.size === bits &&
+    t.inLine &&
+    t.deallocate === "no" &&
+    t.struct &&
+    !t.varArray
+  );
 }
 
 /** rtProcessArgFlags. */
 function processArgFlags(s: ArgState, a: Argument, t: TypeState, ctx: RoutineContext): void {
   const { sink } = ctx;
   const flags = checkFlags(new Set(a.flags.map((f) => f.flag)), s.name, sink, a.name.span);
-  if (((ctx.kernelServer && s.returned) || (ctx.kernelUser && s.send)) && flags.has("dealloc") && t.deallocate === "no") {
+  if (
+    ((ctx.kernelServer && s.returned) || (ctx.kernelUser && s.send)) &&
+    flags.has("dealloc") &&
+    t.deallocate === "no"
+  ) {
     s.deallocate = "yes";
   } else {
     s.deallocate = checkDeallocate(t, flags, t.deallocate, s.name, sink, a.name.span);

@@ -113,12 +113,23 @@ export function evalTypeSpec(spec: TypeSpec, scope: TypeScope): TypeState {
   return brokenType();
 }
 
-function conflict(sink: DiagnosticSink, what: string, old: string | undefined, now: string, span: Span): void {
-  if (old !== undefined && old !== now) sink.warning("W0210", `conflicting ${what} (${old}, ${now})`, span);
+function conflict(
+  sink: DiagnosticSink,
+  what: string,
+  old: string | undefined,
+  now: string,
+  span: Span,
+): void {
+  if (old !== undefined && old !== now)
+    sink.warning("W0210", `conflicting ${what} (${old}, ${now})`, span);
 }
 
 /** TransTypeSpec: C type and translation annotations, in source order. */
-export function applyAnnotations(t: TypeState, annotations: readonly TypeAnnotation[], sink: DiagnosticSink): void {
+export function applyAnnotations(
+  t: TypeState,
+  annotations: readonly TypeAnnotation[],
+  sink: DiagnosticSink,
+): void {
   for (const a of annotations) {
     switch (a.kind) {
       case "intran":

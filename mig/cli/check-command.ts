@@ -1,10 +1,11 @@
-// `tsmig check`: preprocess and parse .defs files and report every problem; nothing is written.
+// `tsmig check`: preprocess, parse and check .defs files and report every problem; nothing is written.
 // Without FILE it checks every defs/*.defs of the repository (with -I defs).
 import { accessSync, constants, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Option, type Command } from "commander";
 import { DiagnosticSink } from "../diagnostics.js";
-import { parseDefsFile, type FrontendOptions } from "../frontend.js";
+import type { FrontendOptions } from "../frontend.js";
+import { checkDefsFile } from "../check/index.js";
 import type { DefsFile } from "../ast.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, type CliContext } from "./context.js";
 import {
@@ -37,7 +38,7 @@ export interface CheckResult {
   readonly ioErrors: number;
 }
 
-/** Runs the front end over each file; I/O failures of the named files are E0900. */
+/** Runs the front end and the semantic checks over each file; unreadable files are E0900. */
 export function checkFiles(
   paths: readonly string[],
   opts: FrontendOptions,
@@ -52,7 +53,7 @@ export function checkFiles(
       ioErrors++;
       continue;
     }
-    files.push(parseDefsFile(path, opts, sink));
+    files.push(checkDefsFile(path, opts, sink).ast);
   }
   return { files, ioErrors };
 }
@@ -72,7 +73,7 @@ export function register(program: Command, ctx: CliContext): void {
         .choices(["text", "json"])
         .default("text"),
     )
-    .action((files: string[], raw: CheckOptions) => {
+    .action(async (files: string[], raw: CheckOptions) => {
       const pre = preprocessOptions(raw);
       if ("error" in pre) {
         ctx.io.stderr(`tsmig check: error: ${pre.error} [E0902]\n`);
@@ -101,5 +102,10 @@ export function register(program: Command, ctx: CliContext): void {
       const { ioErrors } = checkFiles(paths, opts, sink);
       printReport(sink, raw.format, ctx.io);
       ctx.exitCode = ioErrors > 0 ? EXIT_USAGE : sink.hasErrors() ? EXIT_INPUT_ERRORS : EXIT_OK;
+      // Without files, also verify that generated/ is what `tsmig gen` would write (loads the emitter).
+      if (files.length === 0 && ctx.exitCode === EXIT_OK) {
+        const { checkFreshness } = await import("../emit/freshness.js");
+        ctx.exitCode = await checkFreshness(packageRoot()!, pre, ctx.io);
+      }
     });
 }

@@ -7,7 +7,11 @@ import { layoutInterface } from "../layout/index.js";
 import type { InterfaceLayout } from "../layout/index.js";
 import { unreadable } from "./check-command.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, type CliContext } from "./context.js";
-import { addPreprocessorOptions, preprocessOptions, type RawPreprocessorOptions } from "./options.js";
+import {
+  addPreprocessorOptions,
+  preprocessOptions,
+  type RawPreprocessorOptions,
+} from "./options.js";
 import { printReport } from "./report.js";
 
 export function register(program: Command, ctx: CliContext): void {

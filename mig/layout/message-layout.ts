@@ -9,7 +9,13 @@ import {
   SIZEOF_MACH_MSG_TYPE_LONG,
   WORD_SIZE,
 } from "../check/ipc-names.js";
-import type { ComplexBit, FieldLayout, InterfaceLayout, MessageLayout, RoutineLayout } from "./layout-json.js";
+import type {
+  ComplexBit,
+  FieldLayout,
+  InterfaceLayout,
+  MessageLayout,
+  RoutineLayout,
+} from "./layout-json.js";
 
 /** One typed field of a message body, with where it lies and what the stubs must do with it. */
 export interface FieldPlacement {
@@ -64,7 +70,10 @@ export interface RoutineMessages {
 const POLY = MACH_MSG_TYPE_POLYMORPHIC;
 
 /** GNU MIG's rtCheckSimpleIn/Out: whether MACH_MSGH_BITS_COMPLEX is always, never or sometimes set. */
-function complexBit(args: readonly CheckedArgument[], name: (a: CheckedArgument) => number): ComplexBit {
+function complexBit(
+  args: readonly CheckedArgument[],
+  name: (a: CheckedArgument) => number,
+): ComplexBit {
   let may = false;
   let must = false;
   for (const a of args) {
@@ -138,7 +147,8 @@ export function layoutRoutine(r: CheckedRoutine, kernelServer: boolean): Routine
   const outName = (a: CheckedArgument): number => a.type.outName;
   const request = placeMessage(requestArgs, outName, inName, outName);
   const replyName = kernelServer ? outName : inName;
-  const reply = r.kind === "simpleroutine" ? null : placeMessage(replyArgs, replyName, outName, replyName);
+  const reply =
+    r.kind === "simpleroutine" ? null : placeMessage(replyArgs, replyName, outName, replyName);
   return { routine: r, request, reply };
 }
 
@@ -152,7 +162,9 @@ function messageJson(m: MessagePlacement, skipRetCode: boolean): MessageLayout {
     size: m.size,
     variable: m.variable,
     complex: m.complex,
-    args: m.fields.filter((f) => !(skipRetCode && f.argument.role === "retCode")).map((f) => f.descriptor),
+    args: m.fields
+      .filter((f) => !(skipRetCode && f.argument.role === "retCode"))
+      .map((f) => f.descriptor),
   };
 }
 
@@ -167,7 +179,10 @@ function routineJson(m: RoutineMessages): RoutineLayout {
 }
 
 /** The layout of a checked interface in the shape `tsmig layout` prints (layout-json.md). */
-export function layoutInterface(checked: CheckedInterface, file: string = checked.file): InterfaceLayout {
+export function layoutInterface(
+  checked: CheckedInterface,
+  file: string = checked.file,
+): InterfaceLayout {
   return {
     file,
     subsystem: checked.subsystem.name,

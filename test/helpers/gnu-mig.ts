@@ -101,7 +101,12 @@ function runGnuMigUncached(file: string, opts: GnuMigOptions): GnuMigResult {
 }
 
 /** Reads the generated header, user and server stubs into an InterfaceLayout. */
-export function readStubs(file: string, header: string, user: string, server: string): InterfaceLayout {
+export function readStubs(
+  file: string,
+  header: string,
+  user: string,
+  server: string,
+): InterfaceLayout {
   const subsystem = /\/\* Module (\w+) \*\//.exec(header)?.[1];
   if (subsystem === undefined) throw new Error("no /* Module */ line in the generated header");
   const userSections = sections(user);
@@ -122,7 +127,8 @@ export function readStubs(file: string, header: string, user: string, server: st
     });
   }
   const baseMatch = /InP->msgh_id - (\d+)\]/.exec(server);
-  const base = baseMatch !== null ? Number(baseMatch[1]) : routines.length > 0 ? routines[0]!.id : 0;
+  const base =
+    baseMatch !== null ? Number(baseMatch[1]) : routines.length > 0 ? routines[0]!.id : 0;
   return { file, subsystem, base, routines };
 }
 
@@ -147,7 +153,10 @@ function sections(c: string): Section[] {
 }
 
 /** The `XType` members of `typedef struct {...} Which;`, in order, with their descriptor form. */
-function structFields(text: string, which: "Request" | "Reply"): { name: string; longform: boolean }[] {
+function structFields(
+  text: string,
+  which: "Request" | "Reply",
+): { name: string; longform: boolean }[] {
   const end = text.indexOf(`} ${which};`);
   if (end < 0) return [];
   const start = text.lastIndexOf("typedef struct {", end);
@@ -199,7 +208,10 @@ function initialiser(text: string, variable: string): Descriptor | undefined {
 
 /** Collects `InNP->XType.<field> != VALUE` conditions of the server's explicit type checks. */
 function explicitChecks(text: string, field: string): Descriptor | undefined {
-  const re = new RegExp(`In\\d+P->${field}Type\\.(?:msgtl_header\\.)?(msgtl?_\\w+) != ([^)]+)\\)`, "g");
+  const re = new RegExp(
+    `In\\d+P->${field}Type\\.(?:msgtl_header\\.)?(msgtl?_\\w+) != ([^)]+)\\)`,
+    "g",
+  );
   const d: Descriptor = {};
   let any = false;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
@@ -237,7 +249,8 @@ function readRequest(server: string, user: string): MessageLayout {
       return field(name, quick.name!, quick.size!, quick.number!, quick.inline!, longform);
     }
     const checked = explicitChecks(server, name);
-    if (checked === undefined || sent === undefined) throw new Error(`no type check for request field ${name}`);
+    if (checked === undefined || sent === undefined)
+      throw new Error(`no type check for request field ${name}`);
     const overridden = new RegExp(`InP->${name}Type\\.msgtl?_number = `).test(user);
     const number = checked.number ?? (overridden && sent.number === 0 ? null : sent.number!);
     return field(
@@ -252,7 +265,10 @@ function readRequest(server: string, user: string): MessageLayout {
   const size = /msgh_size (<|!=) (\d+)\)/.exec(server);
   if (size === null) throw new Error("no request size check");
   // The size check also checks the complex bit when it is fixed; otherwise it is decided later.
-  const bits = /msgh_size (?:<|!=) \d+\) \|\|\s*(!?)\(In0P->Head\.msgh_bits & MACH_MSGH_BITS_COMPLEX\)\)/.exec(server);
+  const bits =
+    /msgh_size (?:<|!=) \d+\) \|\|\s*(!?)\(In0P->Head\.msgh_bits & MACH_MSGH_BITS_COMPLEX\)\)/.exec(
+      server,
+    );
   const complex: ComplexBit = bits === null ? "dynamic" : bits[1] === "!" ? "yes" : "no";
   return { size: Number(size[2]), variable: size[1] === "<", complex, args };
 }
@@ -262,7 +278,9 @@ function readReply(server: string): MessageLayout {
     const init = initialiser(server, `${name}Type`);
     if (init === undefined) throw new Error(`no reply initialiser for ${name}`);
     const polyRuntime = new RegExp(`OutP->${name}Type\\.msgtl?_name = `).test(server);
-    const inlineRuntime = new RegExp(`OutP->${name}Type\\.(?:msgtl_header\\.)?msgt_inline = FALSE`).test(server);
+    const inlineRuntime = new RegExp(
+      `OutP->${name}Type\\.(?:msgtl_header\\.)?msgt_inline = FALSE`,
+    ).test(server);
     const numberRuntime = new RegExp(`OutP->${name}Type\\.msgtl?_number = `).test(server);
     return field(
       name,
@@ -299,5 +317,12 @@ function field(
   inline: boolean | null,
   longform: boolean,
 ): FieldLayout {
-  return { name, msgt_name: msgt_name === 255 || msgt_name === 65535 ? -1 : msgt_name, msgt_size, msgt_number, inline, longform };
+  return {
+    name,
+    msgt_name: msgt_name === 255 || msgt_name === 65535 ? -1 : msgt_name,
+    msgt_size,
+    msgt_number,
+    inline,
+    longform,
+  };
 }

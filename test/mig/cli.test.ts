@@ -30,7 +30,8 @@ const file = (name: string, text: string): string => {
   return p;
 };
 
-const GOOD = "subsystem s 100;\ntype int = MACH_MSG_TYPE_INTEGER_32;\nroutine r(in a: int);\n";
+const GOOD =
+  "subsystem s 100;\ntype port_t = MACH_MSG_TYPE_COPY_SEND;\ntype i32 = MACH_MSG_TYPE_INTEGER_32;\nroutine r(p: port_t; in a: i32);\n";
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "tsmig-cli-"));
@@ -212,10 +213,13 @@ describe("tsmach boot (interface summary until the system boots)", () => {
   it("summarizes each interface: subsystem, base, routine count and names", async () => {
     const root = mkdtempSync(join(tmpdir(), "tsmach-defs-"));
     mkdirSync(join(root, "defs"));
-    writeFileSync(join(root, "defs", "std.defs"), "type int = MACH_MSG_TYPE_INTEGER_32;\n");
+    writeFileSync(
+      join(root, "defs", "std.defs"),
+      "type port_t = MACH_MSG_TYPE_COPY_SEND;\ntype i32 = MACH_MSG_TYPE_INTEGER_32;\n",
+    );
     writeFileSync(
       join(root, "defs", "pci.defs"),
-      "subsystem pci 4500;\n#include <std.defs>\nroutine pci_read(in a: int);\nskip;\nsimpleroutine pci_poke(in a: int);\n",
+      "subsystem pci 4500;\n#include <std.defs>\nroutine pci_read(p: port_t; in a: i32);\nskip;\nsimpleroutine pci_poke(p: port_t; in a: i32);\n",
     );
     const r = await boot(root);
     expect(r.err).toBe("");

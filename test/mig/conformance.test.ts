@@ -40,7 +40,10 @@ const FIXTURE_FILES = readdirSync(FIXTURES)
 
 const tsmigMemo = new Map<string, { layout: InterfaceLayout; sink: DiagnosticSink }>();
 
-function tsmigLayout(file: string, defines: readonly string[] = []): { layout: InterfaceLayout; sink: DiagnosticSink } {
+function tsmigLayout(
+  file: string,
+  defines: readonly string[] = [],
+): { layout: InterfaceLayout; sink: DiagnosticSink } {
   const key = JSON.stringify([file, defines]);
   const done = tsmigMemo.get(key);
   if (done !== undefined) return done;
@@ -58,69 +61,85 @@ function tsmigLayout(file: string, defines: readonly string[] = []): { layout: I
 
 /** Compares routine by routine so a failure names the routine and the field. */
 function expectSameLayout(mine: InterfaceLayout, gnu: InterfaceLayout): void {
-  expect({ subsystem: mine.subsystem, base: mine.base }).toEqual({ subsystem: gnu.subsystem, base: gnu.base });
+  expect({ subsystem: mine.subsystem, base: mine.base }).toEqual({
+    subsystem: gnu.subsystem,
+    base: gnu.base,
+  });
   expect(mine.routines.map((r) => r.name)).toEqual(gnu.routines.map((r) => r.name));
   for (let i = 0; i < gnu.routines.length; i++) {
     const g = gnu.routines[i]!;
     const m = mine.routines[i]!;
-    expect({ routine: m.name, id: m.id, kind: m.kind }).toEqual({ routine: g.name, id: g.id, kind: g.kind });
-    expect({ routine: m.name, request: m.request }).toEqual({ routine: g.name, request: g.request });
+    expect({ routine: m.name, id: m.id, kind: m.kind }).toEqual({
+      routine: g.name,
+      id: g.id,
+      kind: g.kind,
+    });
+    expect({ routine: m.name, request: m.request }).toEqual({
+      routine: g.name,
+      request: g.request,
+    });
     expect({ routine: m.name, reply: m.reply }).toEqual({ routine: g.name, reply: g.reply });
   }
 }
 
-describe.skipIf(!need("mig", "gnumach"))("tsmig layout agrees with GNU MIG 1.8 on gnumach-dev's interfaces", () => {
-  test("there are 19 interfaces with 186 routines, and tsmig checks them without a diagnostic", () => {
-    let routines = 0;
-    for (const f of GNUMACH_INTERFACES) {
-      const { layout, sink } = tsmigLayout(f);
-      expect(sink.items, f).toEqual([]);
-      routines += layout.routines.length;
-    }
-    expect(GNUMACH_INTERFACES).toHaveLength(19);
-    expect(routines).toBe(186);
-  });
+describe.skipIf(!need("mig", "gnumach"))(
+  "tsmig layout agrees with GNU MIG 1.8 on gnumach-dev's interfaces",
+  () => {
+    test("there are 19 interfaces with 186 routines, and tsmig checks them without a diagnostic", () => {
+      let routines = 0;
+      for (const f of GNUMACH_INTERFACES) {
+        const { layout, sink } = tsmigLayout(f);
+        expect(sink.items, f).toEqual([]);
+        routines += layout.routines.length;
+      }
+      expect(GNUMACH_INTERFACES).toHaveLength(19);
+      expect(routines).toBe(186);
+    });
 
-  test.each(GNUMACH_INTERFACES)("%s", (file) => {
-    const gnu = runGnuMig(file);
-    expect(gnu.status, gnu.messages).toBe(0);
-    expectSameLayout(tsmigLayout(file).layout, gnu.layout!);
-  });
+    test.each(GNUMACH_INTERFACES)("%s", (file) => {
+      const gnu = runGnuMig(file);
+      expect(gnu.status, gnu.messages).toBe(0);
+      expectSameLayout(tsmigLayout(file).layout, gnu.layout!);
+    });
 
-  // gnumach builds its own side with KERNEL_SERVER: KernelServer subsystems, where rights travel
-  // as 64-bit ipc_port_t pointers (KernelUser ones are in the fixtures).
-  test.each(GNUMACH_INTERFACES)("%s as the kernel builds it (-DKERNEL_SERVER)", (file) => {
-    const gnu = runGnuMig(file, { defines: ["KERNEL_SERVER"] });
-    expect(gnu.status, gnu.messages).toBe(0);
-    expectSameLayout(tsmigLayout(file, ["KERNEL_SERVER"]).layout, gnu.layout!);
-  });
-});
+    // gnumach builds its own side with KERNEL_SERVER: KernelServer subsystems, where rights travel
+    // as 64-bit ipc_port_t pointers (KernelUser ones are in the fixtures).
+    test.each(GNUMACH_INTERFACES)("%s as the kernel builds it (-DKERNEL_SERVER)", (file) => {
+      const gnu = runGnuMig(file, { defines: ["KERNEL_SERVER"] });
+      expect(gnu.status, gnu.messages).toBe(0);
+      expectSameLayout(tsmigLayout(file, ["KERNEL_SERVER"]).layout, gnu.layout!);
+    });
+  },
+);
 
-describe.skipIf(!need("mig", "gnumach"))("tsmig layout agrees with GNU MIG 1.8 on the feature fixtures", () => {
-  test("the fixture corpus is there", () => {
-    expect(FIXTURE_FILES.length).toBeGreaterThanOrEqual(6);
-  });
+describe.skipIf(!need("mig", "gnumach"))(
+  "tsmig layout agrees with GNU MIG 1.8 on the feature fixtures",
+  () => {
+    test("the fixture corpus is there", () => {
+      expect(FIXTURE_FILES.length).toBeGreaterThanOrEqual(6);
+    });
 
-  test.each(FIXTURE_FILES)("%s", (file) => {
-    const gnu = runGnuMig(file);
-    expect(gnu.status, gnu.messages).toBe(0);
-    const { layout, sink } = tsmigLayout(file);
-    expect(sink.errorCount, sink.items.map((d) => d.message).join("\n")).toBe(0);
-    expectSameLayout(layout, gnu.layout!);
-  });
+    test.each(FIXTURE_FILES)("%s", (file) => {
+      const gnu = runGnuMig(file);
+      expect(gnu.status, gnu.messages).toBe(0);
+      const { layout, sink } = tsmigLayout(file);
+      expect(sink.errorCount, sink.items.map((d) => d.message).join("\n")).toBe(0);
+      expectSameLayout(layout, gnu.layout!);
+    });
 
-  test.each(FIXTURE_FILES)("%s: tsmig warns where GNU MIG warns", (file) => {
-    const gnu = runGnuMig(file);
-    const gnuWarnings = gnu.messages
-      .split("\n")
-      .filter((l) => l.includes("warning: "))
-      .map((l) => l.slice(l.indexOf("warning: ") + 9).trim())
-      .sort();
-    const { sink } = tsmigLayout(file);
-    const mine = sink.items
-      .filter((d) => d.severity === "warning")
-      .map((d) => d.message)
-      .sort();
-    expect(mine).toEqual(gnuWarnings);
-  });
-});
+    test.each(FIXTURE_FILES)("%s: tsmig warns where GNU MIG warns", (file) => {
+      const gnu = runGnuMig(file);
+      const gnuWarnings = gnu.messages
+        .split("\n")
+        .filter((l) => l.includes("warning: "))
+        .map((l) => l.slice(l.indexOf("warning: ") + 9).trim())
+        .sort();
+      const { sink } = tsmigLayout(file);
+      const mine = sink.items
+        .filter((d) => d.severity === "warning")
+        .map((d) => d.message)
+        .sort();
+      expect(mine).toEqual(gnuWarnings);
+    });
+  },
+);

@@ -10,7 +10,10 @@ import type { InterfaceLayout } from "../../mig/layout/index.js";
 async function run(...argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = "";
   let stderr = "";
-  const status = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  const status = await main(argv, {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+  });
   return { status, stdout, stderr };
 }
 
@@ -27,8 +30,14 @@ describe("tsmig layout", () => {
     "one.defs",
     'subsystem one 100;\n#include "types.defs"\n#ifdef WITH_EXTRA\nroutine extra(p : port_t);\n#endif\nroutine r(p : port_t; x : int);\n',
   );
-  const two = write("two.defs", "subsystem two 200;\ntype port_t = MACH_MSG_TYPE_COPY_SEND;\nsimpleroutine s(p : port_t);\n");
-  const bad = write("bad.defs", "subsystem bad 300;\ntype port_t = MACH_MSG_TYPE_COPY_SEND;\nroutine r(p : port_t; x : nothing_t);\n");
+  const two = write(
+    "two.defs",
+    "subsystem two 200;\ntype port_t = MACH_MSG_TYPE_COPY_SEND;\nsimpleroutine s(p : port_t);\n",
+  );
+  const bad = write(
+    "bad.defs",
+    "subsystem bad 300;\ntype port_t = MACH_MSG_TYPE_COPY_SEND;\nroutine r(p : port_t; x : nothing_t);\n",
+  );
 
   test("prints one JSON document per file, in argument order, with the file as given", async () => {
     const r = await run("layout", one, two);
@@ -41,7 +50,12 @@ describe("tsmig layout", () => {
       [two, "two", 200],
     ]);
     expect(docs[0]!.routines[0]).toMatchObject({ name: "r", id: 100, kind: "routine" });
-    expect(docs[1]!.routines[0]).toMatchObject({ name: "s", id: 200, kind: "simpleroutine", reply: null });
+    expect(docs[1]!.routines[0]).toMatchObject({
+      name: "s",
+      id: 200,
+      kind: "simpleroutine",
+      reply: null,
+    });
   });
 
   test("-D changes what the preprocessor keeps, and so the routines and their ids", async () => {
@@ -55,11 +69,14 @@ describe("tsmig layout", () => {
   });
 
   test("-I finds includes", async () => {
-    const sub = write("sub.defs", 'subsystem sub 400;\n#include "types.defs"\nroutine r(p : port_t);\n');
+    const sub = write(
+      "sub.defs",
+      'subsystem sub 400;\n#include "types.defs"\nroutine r(p : port_t);\n',
+    );
     const elsewhere = mkdtempSync(join(tmpdir(), "tsmig-layout-inc-"));
     try {
       const moved = join(elsewhere, "sub.defs");
-      writeFileSync(moved, 'subsystem sub 400;\n#include <types.defs>\nroutine r(p : port_t);\n');
+      writeFileSync(moved, "subsystem sub 400;\n#include <types.defs>\nroutine r(p : port_t);\n");
       const without = await run("layout", moved);
       expect(without.status).toBe(1);
       const withI = await run("layout", "-I", dir, moved);

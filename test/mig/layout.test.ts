@@ -21,7 +21,12 @@ type unbounded_t = array[] of int;
 
 function checked(body: string, subsystem = "subsystem test 2800;"): CheckedInterface {
   const sink = new DiagnosticSink();
-  const ast = parseDefsText(`${subsystem}\n${PRELUDE}\n${body}`, "test.defs", { includeDirs: [] }, sink);
+  const ast = parseDefsText(
+    `${subsystem}\n${PRELUDE}\n${body}`,
+    "test.defs",
+    { includeDirs: [] },
+    sink,
+  );
   const c = checkDefs(ast, sink);
   expect(sink.items.map((d) => `${d.code} ${d.message}`)).toEqual([]);
   return c!;
@@ -51,15 +56,38 @@ describe("layoutInterface: the spec's JSON", () => {
             variable: false,
             complex: "no",
             args: [
-              { name: "mode", msgt_name: 2, msgt_size: 32, msgt_number: 1, inline: true, longform: false },
-              { name: "name", msgt_name: 12, msgt_size: 1024, msgt_number: 1, inline: true, longform: true },
+              {
+                name: "mode",
+                msgt_name: 2,
+                msgt_size: 32,
+                msgt_number: 1,
+                inline: true,
+                longform: false,
+              },
+              {
+                name: "name",
+                msgt_name: 12,
+                msgt_size: 1024,
+                msgt_number: 1,
+                inline: true,
+                longform: true,
+              },
             ],
           },
           reply: {
             size: 48,
             variable: false,
             complex: "dynamic",
-            args: [{ name: "device", msgt_name: -1, msgt_size: 32, msgt_number: 1, inline: true, longform: false }],
+            args: [
+              {
+                name: "device",
+                msgt_name: -1,
+                msgt_size: 32,
+                msgt_number: 1,
+                inline: true,
+                longform: false,
+              },
+            ],
           },
         },
       ],
@@ -84,7 +112,9 @@ describe("layoutInterface: the spec's JSON", () => {
   });
 
   test("a right is sent as MAKE_SEND and arrives as PORT_SEND; the reply carries the sender's name", () => {
-    const c = checked(`routine r(p : port_t; right : send_t; out back : send_t; out once : once_t);`);
+    const c = checked(
+      `routine r(p : port_t; right : send_t; out back : send_t; out once : once_t);`,
+    );
     const [m] = interfaceMessages(c);
     expect(m!.request.fields[0]!.descriptor.msgt_name).toBe(17);
     expect(m!.request.fields[0]!.clientName).toBe(20);
@@ -97,7 +127,10 @@ describe("layoutInterface: the spec's JSON", () => {
   });
 
   test("KernelServer: replies carry the received names and rights are 64-bit ipc_port_t", () => {
-    const c = checked(`routine r(p : port_t; out back : send_t);`, "subsystem KernelServer test 2800;");
+    const c = checked(
+      `routine r(p : port_t; out back : send_t);`,
+      "subsystem KernelServer test 2800;",
+    );
     const l = layoutInterface(c);
     expect(l.routines[0]!.reply!.args[0]).toMatchObject({ msgt_name: 17, msgt_size: 64 });
     expect(l.routines[0]!.reply!.size).toBe(40 + 4 + 8);
@@ -109,19 +142,32 @@ describe("placements: offsets and sizes for the code generator and the runtime",
     const c = checked(`routine r(p : port_t; out x : int);`);
     const m = layoutRoutine(c.routines[0]!, false);
     const [ret, x] = m.reply!.fields;
-    expect(ret).toMatchObject({ name: "RetCode", descriptorOffset: 32, dataOffset: 36, dataSize: 4 });
-    expect(x).toMatchObject({ name: "x", descriptorOffset: 40, dataOffset: 44, dataSize: 4, padSize: 0 });
+    expect(ret).toMatchObject({
+      name: "RetCode",
+      descriptorOffset: 32,
+      dataOffset: 36,
+      dataSize: 4,
+    });
+    expect(x).toMatchObject({
+      name: "x",
+      descriptorOffset: 40,
+      dataOffset: 44,
+      dataSize: 4,
+      padSize: 0,
+    });
     expect(m.reply!.size).toBe(48);
   });
 
   test("4-byte packing: a 64-bit value follows a 4-byte descriptor unaligned; odd data is padded", () => {
     const c = checked(`routine r(p : port_t; a : int64; b : chars_t = array[5] of char; c : int);`);
     const f = layoutRoutine(c.routines[0]!, false).request.fields;
-    expect(f.map((x) => [x.name, x.descriptorOffset, x.dataOffset, x.dataSize, x.padSize])).toEqual([
-      ["a", 32, 36, 8, 0],
-      ["b", 44, 48, 5, 3],
-      ["c", 56, 60, 4, 0],
-    ]);
+    expect(f.map((x) => [x.name, x.descriptorOffset, x.dataOffset, x.dataSize, x.padSize])).toEqual(
+      [
+        ["a", 32, 36, 8, 0],
+        ["b", 44, 48, 5, 3],
+        ["c", 56, 60, 4, 0],
+      ],
+    );
   });
 
   test("in-line variable arrays: size with the array empty, maximum size, and the fields after it", () => {
@@ -131,8 +177,18 @@ describe("placements: offsets and sizes for the code generator and the runtime",
     expect(req.maxSize).toBe(32 + 8 + 4 + 128 + 8);
     expect(req.variable).toBe(true);
     const [, data, after] = req.fields;
-    expect(data).toMatchObject({ variable: true, minDataSize: 0, dataSize: 128, afterVariable: false });
-    expect(data!.descriptor).toMatchObject({ msgt_name: 8, msgt_size: 8, msgt_number: 128, inline: true });
+    expect(data).toMatchObject({
+      variable: true,
+      minDataSize: 0,
+      dataSize: 128,
+      afterVariable: false,
+    });
+    expect(data!.descriptor).toMatchObject({
+      msgt_name: 8,
+      msgt_size: 8,
+      msgt_number: 128,
+      inline: true,
+    });
     expect(after).toMatchObject({ descriptorOffset: 44, afterVariable: true });
   });
 
@@ -154,20 +210,39 @@ describe("placements: offsets and sizes for the code generator and the runtime",
   test("unbounded arrays go in-line or out-of-line at run time, at most 2048 bytes in-line", () => {
     const c = checked(`routine r(p : port_t; out data : unbounded_t);`);
     const reply = layoutRoutine(c.routines[0]!, false).reply!;
-    expect(reply.fields[1]!.descriptor).toMatchObject({ msgt_number: 512, inline: null, longform: true });
-    expect(reply).toMatchObject({ size: 40 + 12, variable: true, complex: "dynamic", maxSize: 40 + 12 + 2048 });
+    expect(reply.fields[1]!.descriptor).toMatchObject({
+      msgt_number: 512,
+      inline: null,
+      longform: true,
+    });
+    expect(reply).toMatchObject({
+      size: 40 + 12,
+      variable: true,
+      complex: "dynamic",
+      maxSize: 40 + 12 + 2048,
+    });
   });
 
   test("CountInOut puts the count of an out array in the request, where the argument stands", () => {
-    const c = checked(`routine r(p : port_t; flavor : int; out info : info_t, CountInOut; after : int);`);
+    const c = checked(
+      `routine r(p : port_t; flavor : int; out info : info_t, CountInOut; after : int);`,
+    );
     const m = layoutRoutine(c.routines[0]!, false);
     expect(m.request.fields.map((f) => [f.name, f.argument.role])).toEqual([
       ["flavor", "in"],
       ["infoCnt", "countInOut"],
       ["after", "in"],
     ]);
-    expect(m.request.fields[1]!.descriptor).toMatchObject({ msgt_name: 2, msgt_size: 32, msgt_number: 1 });
-    expect(m.reply!.fields[1]!.descriptor).toMatchObject({ name: "info", msgt_number: 1024, longform: false });
+    expect(m.request.fields[1]!.descriptor).toMatchObject({
+      msgt_name: 2,
+      msgt_size: 32,
+      msgt_number: 1,
+    });
+    expect(m.reply!.fields[1]!.descriptor).toMatchObject({
+      name: "info",
+      msgt_number: 1024,
+      longform: false,
+    });
   });
 });
 
@@ -196,12 +271,14 @@ describe("the checked model", () => {
   });
 
   test("request port, reply ports, waittime, msgoption and msgseqno are not message fields", () => {
-    const c = checked(`
+    const c = checked(
+      `
       routine r(in value : int; requestport p : port_t; sreplyport rs : once_t; ureplyport ru : once_t;
                 waittime w : natural_t; msgoption o : natural_t; msgseqno s : natural_t);`.replace(
-      /natural_t/g,
-      "int",
-    ));
+        /natural_t/g,
+        "int",
+      ),
+    );
     const r = c.routines[0]!;
     expect(r).toMatchObject({
       requestPort: "p",
@@ -225,7 +302,9 @@ describe("the checked model", () => {
       nowaittime;
       msgoption MACH_MSG_OPTION_NONE;
       routine last(p : port_t);`);
-    expect(c.routines.map((r) => [r.userName, r.serverName, r.globalWaitTime, r.globalMsgOption])).toEqual([
+    expect(
+      c.routines.map((r) => [r.userName, r.serverName, r.globalWaitTime, r.globalMsgOption]),
+    ).toEqual([
       ["before", "before", undefined, undefined],
       ["U_after", "S_after", "100", "MACH_SEND_INTERRUPT"],
       ["U_last", "S_last", undefined, undefined],
@@ -233,13 +312,20 @@ describe("the checked model", () => {
   });
 
   test("typedefs: a derived name drops the annotations of the type it copies; C types and translations", () => {
-    const c = checked(`
+    const c = checked(
+      `
       type a_t = int ctype: my_int_t;
       type b_t = a_t;
       type obj_t = port_t intran: obj_t *to_obj(mach_port_t) outtran: mach_port_t to_port(obj_t) destructor: rel(obj_t);
-      routine r(p : port_t; a : a_t; b : b_t);`.replace("*to_obj", "to_obj"));
+      routine r(p : port_t; a : a_t; b : b_t);`.replace("*to_obj", "to_obj"),
+    );
     expect(c.types.get("a_t")).toMatchObject({ userType: "my_int_t", serverType: "my_int_t" });
-    expect(c.types.get("b_t")).toMatchObject({ userType: "b_t", serverType: "b_t", inName: 2, size: 32 });
+    expect(c.types.get("b_t")).toMatchObject({
+      userType: "b_t",
+      serverType: "b_t",
+      inName: 2,
+      size: 32,
+    });
     expect(c.types.get("obj_t")).toMatchObject({
       serverType: "mach_port_t",
       transType: "obj_t",

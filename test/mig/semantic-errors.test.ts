@@ -113,21 +113,26 @@ const ERRORS: readonly ErrorCase[] = [
     code: "E0206",
     at: "3:6",
     says: "v: variable-sized in-line arrays need a named base type",
-    text: PRELUDE + "type v = array[*:10] of (MACH_MSG_TYPE_INTEGER_32, 32);\nroutine r(server : port_t; x : v);\n",
+    text:
+      PRELUDE +
+      "type v = array[*:10] of (MACH_MSG_TYPE_INTEGER_32, 32);\nroutine r(server : port_t; x : v);\n",
   },
   {
     what: "array too large for the long descriptor",
     code: "E0207",
     at: "3:6",
     says: "too big for mach_msg_type_long_t",
-    text: PRELUDE + "type big = array[2] of (MACH_MSG_TYPE_INTEGER_32, 70000);\nroutine r(server : port_t; x : big);\n",
+    text:
+      PRELUDE +
+      "type big = array[2] of (MACH_MSG_TYPE_INTEGER_32, 70000);\nroutine r(server : port_t; x : big);\n",
   },
   {
     what: "array too large for the short descriptor it is forced into",
     code: "E0207",
     at: "4:28",
     says: "too big for IsNotLong",
-    text: PRELUDE + "type big = array[5000] of int;\nroutine r(server : port_t; x : big, IsNotLong);\n",
+    text:
+      PRELUDE + "type big = array[5000] of int;\nroutine r(server : port_t; x : big, IsNotLong);\n",
   },
   {
     what: "duplicate argument names",
@@ -141,14 +146,18 @@ const ERRORS: readonly ErrorCase[] = [
     code: "E0208",
     at: "4:38",
     says: "two arguments named dataCnt",
-    text: PRELUDE + "type v = array[*:8] of int;\nroutine r(server : port_t; data : v; dataCnt : int);\n",
+    text:
+      PRELUDE +
+      "type v = array[*:8] of int;\nroutine r(server : port_t; data : v; dataCnt : int);\n",
   },
   {
     what: "a type too complicated (array of out-of-line data)",
     code: "E0209",
     at: "4:10",
     says: "too complicated",
-    text: PRELUDE + "type p = ^array[] of int;\ntype a = array[3] of p;\nroutine r(server : port_t; x : a);\n",
+    text:
+      PRELUDE +
+      "type p = ^array[] of int;\ntype a = array[3] of p;\nroutine r(server : port_t; x : a);\n",
   },
   {
     what: "an IPC type without a default size in the short form",
@@ -162,7 +171,9 @@ const ERRORS: readonly ErrorCase[] = [
     code: "E0211",
     at: "3:10",
     says: "sizes in IPC types (32, 64) aren't equal",
-    text: PRELUDE + "type s = MACH_MSG_TYPE_INTEGER_32|MACH_MSG_TYPE_INTEGER_64;\nroutine r(server : port_t; x : s);\n",
+    text:
+      PRELUDE +
+      "type s = MACH_MSG_TYPE_INTEGER_32|MACH_MSG_TYPE_INTEGER_64;\nroutine r(server : port_t; x : s);\n",
   },
   {
     what: "a request port that is not a port",
@@ -190,14 +201,19 @@ const ERRORS: readonly ErrorCase[] = [
     code: "E0215",
     at: "3:6",
     says: "can't translate variable-sized arrays",
-    text: PRELUDE + "type v = array[*:4] of int intran: v_t tr(v);\nroutine r(server : port_t; x : v);\n",
+    text:
+      PRELUDE +
+      "type v = array[*:4] of int intran: v_t tr(v);\nroutine r(server : port_t; x : v);\n",
   },
   {
     what: "a type before the subsystem statement",
     code: "E0216",
     at: "1:1",
     says: "subsystem statement must come before",
-    text: "type early_t = MACH_MSG_TYPE_INTEGER_32;\n" + PRELUDE + "routine r(server : port_t; x : early_t);\n",
+    text:
+      "type early_t = MACH_MSG_TYPE_INTEGER_32;\n" +
+      PRELUDE +
+      "routine r(server : port_t; x : early_t);\n",
   },
   {
     what: "a routine name used twice",
@@ -211,7 +227,9 @@ const ERRORS: readonly ErrorCase[] = [
     code: "E0218",
     at: "4:26",
     says: "struct field v: type p_t must be in-line",
-    text: PRELUDE + "type p_t = ^array[] of int;\ntype s = struct { int a; p_t v; };\nroutine r(server : port_t; x : s);\n",
+    text:
+      PRELUDE +
+      "type p_t = ^array[] of int;\ntype s = struct { int a; p_t v; };\nroutine r(server : port_t; x : s);\n",
   },
   {
     what: "division by zero in an array size",
@@ -240,19 +258,28 @@ describe("semantic errors: code and location", () => {
 
   test("no subsystem (E0200), when the parser does not report it itself", () => {
     const found = check("type port_t = MACH_MSG_TYPE_COPY_SEND;\n", false);
-    expect(found).toEqual([expect.objectContaining({ code: "E0200", severity: "error", at: "1:1" })]);
+    expect(found).toEqual([
+      expect.objectContaining({ code: "E0200", severity: "error", at: "1:1" }),
+    ]);
   });
 
   test("no subsystem is reported once through the whole front end", () => {
     const sink = new DiagnosticSink();
-    const ast = parseDefsText("type port_t = MACH_MSG_TYPE_COPY_SEND;\n", "sem.defs", { includeDirs: [] }, sink);
+    const ast = parseDefsText(
+      "type port_t = MACH_MSG_TYPE_COPY_SEND;\n",
+      "sem.defs",
+      { includeDirs: [] },
+      sink,
+    );
     expect(checkDefs(ast, sink)).toBeUndefined();
     const noSubsystem = sink.items.filter((d) => d.code === "E0106" || d.code === "E0200");
     expect(noSubsystem).toHaveLength(1);
   });
 
   test("an undefined type is reported once, and its routine causes no follow-on error", () => {
-    const found = check(PRELUDE + "routine r(server : port_t; out x : nothing_t; inout y : nothing_t);\n");
+    const found = check(
+      PRELUDE + "routine r(server : port_t; out x : nothing_t; inout y : nothing_t);\n",
+    );
     expect(found.map((d) => d.code)).toEqual(["E0201", "E0201"]);
   });
 });
@@ -271,7 +298,9 @@ const WARNINGS: readonly WarningCase[] = [
     code: "W0200",
     at: "4:28",
     says: "x: Dealloc and NotDealloc cancel out",
-    text: PRELUDE + "type p = ^array[] of int;\nroutine r(server : port_t; x : p, Dealloc, NotDealloc);\n",
+    text:
+      PRELUDE +
+      "type p = ^array[] of int;\nroutine r(server : port_t; x : p, Dealloc, NotDealloc);\n",
   },
   {
     what: "a redundant flag",
@@ -313,7 +342,8 @@ const WARNINGS: readonly WarningCase[] = [
     code: "W0206",
     at: "3:10",
     says: "IPC type decl has strange size (16 instead of 32)",
-    text: PRELUDE + "type s = (MACH_MSG_TYPE_INTEGER_32, 16);\nroutine r(server : port_t; x : s);\n",
+    text:
+      PRELUDE + "type s = (MACH_MSG_TYPE_INTEGER_32, 16);\nroutine r(server : port_t; x : s);\n",
   },
   {
     what: "a C size that is not whole bytes",
@@ -353,25 +383,45 @@ describe("semantic warnings: code and location, as GNU MIG warns", () => {
   });
 });
 
-describe.skipIf(!need("mig"))("GNU MIG agrees: it rejects the erroneous inputs and warns on the others", () => {
-  const dir = mkdtempSync(join(tmpdir(), "tsmig-sem-"));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const write = (name: string, text: string): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
+describe.skipIf(!need("mig"))(
+  "GNU MIG agrees: it rejects the erroneous inputs and warns on the others",
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), "tsmig-sem-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const write = (name: string, text: string): string => {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    };
 
-  // GNU MIG accepts these (it only warns, or its C compiler fails later); tsmig is stricter.
-  const STRICTER = new Set(["E0207", "E0208", "E0217", "E0219"]);
-  test.each(ERRORS.filter((e) => !STRICTER.has(e.code)))("$what ($code)", ({ code, text }) => {
-    const r = runGnuMig(write(`${code}-${Math.random().toString(36).slice(2)}.defs`, text));
-    expect(r.status, r.messages).not.toBe(0);
-  });
+    // GNU MIG accepts these (it only warns, or its C compiler fails later); tsmig is stricter.
+    const STRICTER = new Set(["E0207", "E0208", "E0217", "E0219"]);
+    test.each(ERRORS.filter((e) => !STRICTER.has(e.code)))("$what ($code)", ({ code, text }) => {
+      const r = runGnuMig(write(`${code}-${Math.random().toString(36).slice(2)}.defs`, text));
+      expect(r.status, r.messages).not.toBe(0);
+    });
 
-  test.each(WARNINGS)("$what ($code)", ({ code, says, text }) => {
-    const r = runGnuMig(write(`${code}.defs`, text));
-    expect(r.status, r.messages).toBe(0);
-    expect(r.messages).toContain(`warning: ${says}`);
+    test.each(WARNINGS)("$what ($code)", ({ code, says, text }) => {
+      const r = runGnuMig(write(`${code}.defs`, text));
+      expect(r.status, r.messages).toBe(0);
+      expect(r.messages).toContain(`warning: ${says}`);
+    });
+  },
+);
+
+describe("include-only files", () => {
+  test("with requireSubsystem false, a file of types is checked with the built-ins in scope", () => {
+    const sink = new DiagnosticSink();
+    const text = "type a_t = array[*:4] of int;\ntype b_t = nothing_t;\n";
+    const ast = parseDefsText(
+      text,
+      "types.defs",
+      { includeDirs: [], requireSubsystem: false },
+      sink,
+    );
+    expect(checkDefs(ast, sink, { requireSubsystem: false })).toBeUndefined();
+    expect(sink.items.map((d) => [d.code, `${d.span?.line}:${d.span?.col}`])).toEqual([
+      ["E0201", "2:12"],
+    ]);
   });
 });
