@@ -73,6 +73,7 @@ export const DIAGNOSTIC_CATALOG = {
   E0217: "a routine name used twice",
   E0218: "an inline struct field of an out-of-line type",
   E0219: "an invalid size expression (division by zero, negative, zero or too large)",
+  E0220: "two subsystems whose message id ranges overlap (found when documenting them together)",
   W0200: "conflicting or cancelling IPC flags (dealloc/notdealloc, islong/isnotlong)",
   W0201: "a redundant IPC flag (it repeats the type's default)",
   W0202: "dealloc on in-line data (the kernel rejects it)",

@@ -4,11 +4,13 @@ import { Command, CommanderError } from "commander";
 import { EXIT_OK, EXIT_USAGE, processIO, type CliContext, type CliIO } from "./context.js";
 import { register as registerCheck } from "./check-command.js";
 import { register as registerLayout } from "./layout-command.js";
+import { register as registerGen } from "./gen-command.js";
+import { register as registerDocs } from "./docs-command.js";
 
 type Register = (program: Command, ctx: CliContext) => void;
 
 /** Every subcommand of tsmig; a new one is one import and one entry here. */
-const COMMANDS: readonly Register[] = [registerCheck, registerLayout];
+const COMMANDS: readonly Register[] = [registerCheck, registerLayout, registerGen, registerDocs];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("tsmig")

@@ -1,5 +1,5 @@
-// The `tsmach` command. Until the system boots, `tsmach boot` compiles every defs/*.defs of the
-// repository with tsmig's front end and prints a summary of the interfaces found.
+// The `tsmach` command: `boot` (the whole chain on a machine), devread/devwrite, lspci, acpi
+// tables, and `interfaces`, which compiles every defs/*.defs and summarizes the interfaces.
 import { relative } from "node:path";
 import { Command, CommanderError } from "commander";
 import { DiagnosticSink } from "../../mig/diagnostics.js";
@@ -15,6 +15,8 @@ import {
 import { packageRoot, repositoryDefsFiles } from "../../mig/cli/repository.js";
 import { printReport } from "../../mig/cli/report.js";
 import { join } from "node:path";
+import { registerDriverCommands } from "./driver-commands.js";
+import { registerDiskCommands } from "./disk-commands.js";
 
 /** One interface found in defs/: its subsystem and routines (skips are not routines). */
 export interface InterfaceSummary {
@@ -81,12 +83,14 @@ export async function main(argv: string[], io: CliIO = processIO, root?: string)
       .exitOverride()
       .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
     program
-      .command("boot")
-      .description("boot the system (for now: compile defs/ and summarize the interfaces)")
+      .command("interfaces")
+      .description("compile defs/ and summarize the interfaces")
       .exitOverride()
       .action(() => {
         code = boot(io, root);
       });
+    registerDriverCommands(program, io, (c) => (code = c));
+    registerDiskCommands(program, io, (c) => (code = c));
     if (argv.length === 0) {
       io.stderr(program.helpInformation());
       return EXIT_USAGE;

@@ -187,12 +187,12 @@ describe("the repository", () => {
   });
 });
 
-describe("tsmach boot (interface summary until the system boots)", () => {
+describe("tsmach interfaces (the summary of defs/)", () => {
   async function boot(root: string): Promise<Run> {
     let out = "";
     let err = "";
     const code = await tsmach(
-      ["boot"],
+      ["interfaces"],
       { stdout: (s) => void (out += s), stderr: (s) => void (err += s) },
       root,
     );
