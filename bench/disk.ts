@@ -68,7 +68,10 @@ async function run(): Promise<BenchResult[]> {
       if (fs.readSync(fd, buf, 0, MiB, next()) !== MiB) throw new Error("short read");
     }, opts);
     results.push(
-      benchResult("disk.seq-read.1m", "MB/s", rate(viaStack), "higher", { name: "fs.readSync of the image", samples: rate(direct) }),
+      benchResult("disk.seq-read.1m", "MB/s", rate(viaStack), "higher", {
+        name: "fs.readSync of the image",
+        samples: rate(direct),
+      }),
     );
 
     // Sequential 1 MiB writes (acknowledged: in the image or surviving the next flush).
@@ -107,13 +110,23 @@ async function run(): Promise<BenchResult[]> {
       { runs: 9, warmup: 4, iterations: 256 },
     );
     results.push(
-      benchResult("disk.rand-read.4k.qd1", "us/op", qd1, "lower", { name: "fs.readSync 4 KiB of the image", samples: qd1Direct }),
+      benchResult("disk.rand-read.4k.qd1", "us/op", qd1, "lower", {
+        name: "fs.readSync 4 KiB of the image",
+        samples: qd1Direct,
+      }),
     );
-    const qd32 = (await measureMicros(() => Promise.all(Array.from({ length: 32 }, read4k)), { runs: 9, warmup: 4, iterations: 8 })).map(
-      (us) => us / 32,
-    );
+    const qd32 = (
+      await measureMicros(() => Promise.all(Array.from({ length: 32 }, read4k)), {
+        runs: 9,
+        warmup: 4,
+        iterations: 8,
+      })
+    ).map((us) => us / 32);
     results.push(
-      benchResult("disk.rand-read.4k.qd32", "us/op", qd32, "lower", { name: "the same stack at queue depth 1", samples: qd1 }),
+      benchResult("disk.rand-read.4k.qd32", "us/op", qd32, "lower", {
+        name: "the same stack at queue depth 1",
+        samples: qd1,
+      }),
     );
     return results;
   } finally {

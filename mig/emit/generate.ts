@@ -1,8 +1,8 @@
 // Generates the TypeScript of checked interfaces: ts-morph builds it, prettier formats it. Both
-// libraries load on the first call only, and one in-memory ts-morph project serves every file.
+// start loading when this module is imported (prettier in a worker thread); one project serves all.
 import type { Project } from "ts-morph";
 import type { CheckedInterface } from "../check/checked-model.js";
-import { formatTypeScript } from "./format.js";
+import { formatTypeScript, preloadFormatter } from "./format.js";
 import { emitInterfaceSource } from "./typescript-emitter.js";
 
 export interface GenerateOptions {
@@ -26,6 +26,19 @@ async function loadEngine(): Promise<{ tsm: typeof import("ts-morph"); project: 
   });
   return { tsm, project };
 }
+
+/**
+ * Starts loading both libraries: the emit paths import this module before checking their first
+ * file, so the loading overlaps that work. Importing it anywhere else costs nothing more.
+ */
+export function preloadGenerator(): void {
+  preloadFormatter();
+  engine ??= loadEngine();
+  // A load failure surfaces on the first generateTypeScript call, not as an unhandled rejection.
+  engine.catch(() => undefined);
+}
+
+preloadGenerator();
 
 /** The header line every generated file begins with. */
 export function generatedHeader(version: string, sourcePath: string): string {

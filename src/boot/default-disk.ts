@@ -96,8 +96,7 @@ export function writeDefaultDisk(file: string): void {
 }
 
 export type DefaultDiskResult =
-  | { ok: true; path: string; created: boolean }
-  | { ok: false; error: string };
+  { ok: true; path: string; created: boolean } | { ok: false; error: string };
 
 /** The default disk in `dataDir`, created there first if it is missing. */
 export function ensureDefaultDisk(dataDir: string): DefaultDiskResult {

@@ -11,7 +11,11 @@ import {
 import { deviceReturnName, D_READ, D_WRITE } from "../kernel/devices/device-codes.js";
 import { kernReturnName, type kern_return_t } from "../kernel/kern-return.js";
 import type { SendRight, TaskApi } from "../kernel/mig/index.js";
-import { DEV_FLUSH_CACHE, DEV_GET_RECORDS, DEV_GET_RECORDS_COUNT } from "../servers/rumpdisk/device-status.js";
+import {
+  DEV_FLUSH_CACHE,
+  DEV_GET_RECORDS,
+  DEV_GET_RECORDS_COUNT,
+} from "../servers/rumpdisk/device-status.js";
 
 /** Bytes one device_read or device_write carries at most here. */
 export const CLIENT_CHUNK = 1 << 20;
@@ -94,7 +98,13 @@ export class DeviceClient {
         buf = joined;
       }
       // As a Buffer view, the stub's serializer takes the bytes without an extra copy.
-      const w = await device_write(this.task, this.port, 0, BigInt(rec), Buffer.from(buf.buffer, buf.byteOffset, buf.length));
+      const w = await device_write(
+        this.task,
+        this.port,
+        0,
+        BigInt(rec),
+        Buffer.from(buf.buffer, buf.byteOffset, buf.length),
+      );
       if (!w.ok) return w;
       done += n;
     }

@@ -38,8 +38,11 @@ interface MachineFlags {
 }
 
 function machineOf(flags: MachineFlags, io: CliIO, cmd: string): MachineKind | undefined {
-  if ((MACHINE_KINDS as readonly string[]).includes(flags.machine)) return flags.machine as MachineKind;
-  io.stderr(`tsmach ${cmd}: unknown machine '${flags.machine}' (expected ${MACHINE_KINDS.join(" or ")})\n`);
+  if ((MACHINE_KINDS as readonly string[]).includes(flags.machine))
+    return flags.machine as MachineKind;
+  io.stderr(
+    `tsmach ${cmd}: unknown machine '${flags.machine}' (expected ${MACHINE_KINDS.join(" or ")})\n`,
+  );
   return undefined;
 }
 
@@ -60,7 +63,7 @@ const printable = (b: Uint8Array) => {
 /** The client's part of `tsmach boot`: what a Hurd user would check first. */
 async function showDisks(sys: BootedSystem, say: (line: string) => void): Promise<void> {
   const task = sys.tasks.client;
-  for (const dev of sys.rumpdisk.devices) {
+  for (const dev of sys.disks) {
     const c = await DeviceClient.open(task, sys.clientMaster, dev.name);
     if (!c.ok) {
       say(`client: device_open("${dev.name}"): ${codeName(c.code)}`);
@@ -69,7 +72,7 @@ async function showDisks(sys: BootedSystem, say: (line: string) => void): Promis
     const d = c.value;
     const mib = (d.size / (1 << 20)).toFixed(d.size % (1 << 20) === 0 ? 0 : 1);
     let line = `client: ${dev.name}: ${d.records} records of ${d.recordSize} bytes (${mib} MiB)`;
-    if (dev.partition === undefined) {
+    if (!dev.partition) {
       const info = await block_get_info(task, d.port);
       if (info.ok) line += `, <${info.value.model}> serial ${info.value.serial || "-"}`;
     } else {
@@ -102,7 +105,8 @@ async function boot(io: CliIO, flags: MachineFlags): Promise<number> {
       io.stderr(`tsmach boot: ${d.error}\n`);
       return EXIT_INPUT_ERRORS;
     }
-    if (d.created) io.stdout(`tsmach: created the default disk ${d.path} (64 MiB, MBR, 2 partitions)\n`);
+    if (d.created)
+      io.stdout(`tsmach: created the default disk ${d.path} (64 MiB, MBR, 2 partitions)\n`);
     disk = d.path;
   }
   const say = (line: string) => io.stdout(line + "\n");
@@ -142,7 +146,12 @@ async function withDevice(
     return EXIT_INPUT_ERRORS;
   }
   try {
-    const c = await DeviceClient.open(sys.value.tasks.client, sys.value.clientMaster, device, writable);
+    const c = await DeviceClient.open(
+      sys.value.tasks.client,
+      sys.value.clientMaster,
+      device,
+      writable,
+    );
     if (!c.ok) {
       io.stderr(`tsmach ${cmd}: device_open("${device}"): ${codeName(c.code)}\n`);
       return EXIT_INPUT_ERRORS;
@@ -154,19 +163,31 @@ async function withDevice(
 }
 
 /** Adds boot, devread and devwrite to the tsmach program. */
-export function registerDiskCommands(program: Command, io: DiskCommandIO, setCode: (code: number) => void): void {
+export function registerDiskCommands(
+  program: Command,
+  io: DiskCommandIO,
+  setCode: (code: number) => void,
+): void {
   const machineOption = () =>
-    new Option("--machine <kind>", "the machine: sim (simulated PC) or qemu (QEMU q35 over qtest)").default("sim");
+    new Option(
+      "--machine <kind>",
+      "the machine: sim (simulated PC) or qemu (QEMU q35 over qtest)",
+    ).default("sim");
   program
     .command("boot")
     .description("boot kernel → pci-arbiter → acpi → rumpdisk → a client and show the disks")
     .addOption(machineOption())
-    .option("--disk <file>", "a raw disk image (default: data/default-disk.img, made on first start)")
+    .option(
+      "--disk <file>",
+      "a raw disk image (default: data/default-disk.img, made on first start)",
+    )
     .exitOverride()
     .action(async (flags: MachineFlags) => setCode(await boot(io, flags)));
   program
     .command("devread")
-    .description("read LENGTH bytes at OFFSET of DEVICE (wd0, wd0s1, ...) through the booted stack to stdout")
+    .description(
+      "read LENGTH bytes at OFFSET of DEVICE (wd0, wd0s1, ...) through the booted stack to stdout",
+    )
     .addOption(machineOption())
     .option("--disk <file>", "the raw disk image")
     .option("--verbose", "print the boot log on stderr")
@@ -174,31 +195,42 @@ export function registerDiskCommands(program: Command, io: DiskCommandIO, setCod
     .argument("<offset>")
     .argument("<length>")
     .exitOverride()
-    .action(async (device: string, offsetText: string, lengthText: string, flags: MachineFlags & { verbose?: boolean }) => {
-      const offset = byteCount(offsetText, "OFFSET", io, "devread");
-      const length = byteCount(lengthText, "LENGTH", io, "devread");
-      if (offset === undefined || length === undefined) return setCode(EXIT_USAGE);
-      setCode(
-        await withDevice(io, "devread", flags, device, false, async (d) => {
-          if (offset > d.size) {
-            io.stderr(`tsmach devread: offset ${offset} is past the end of ${device} (${d.size} bytes)\n`);
-            return EXIT_INPUT_ERRORS;
-          }
-          const r = await d.read(offset, length);
-          if (!r.ok) {
-            io.stderr(`tsmach devread: device_read of ${device}: ${codeName(r.code)}\n`);
-            return EXIT_INPUT_ERRORS;
-          }
-          if (io.stdoutBytes) io.stdoutBytes(r.value);
-          else await new Promise<void>((res) => process.stdout.write(r.value, () => res()));
-          if (r.value.length < length) {
-            io.stderr(`tsmach devread: only ${r.value.length} bytes before the end of ${device}\n`);
-            return EXIT_INPUT_ERRORS;
-          }
-          return EXIT_OK;
-        }),
-      );
-    });
+    .action(
+      async (
+        device: string,
+        offsetText: string,
+        lengthText: string,
+        flags: MachineFlags & { verbose?: boolean },
+      ) => {
+        const offset = byteCount(offsetText, "OFFSET", io, "devread");
+        const length = byteCount(lengthText, "LENGTH", io, "devread");
+        if (offset === undefined || length === undefined) return setCode(EXIT_USAGE);
+        setCode(
+          await withDevice(io, "devread", flags, device, false, async (d) => {
+            if (offset > d.size) {
+              io.stderr(
+                `tsmach devread: offset ${offset} is past the end of ${device} (${d.size} bytes)\n`,
+              );
+              return EXIT_INPUT_ERRORS;
+            }
+            const r = await d.read(offset, length);
+            if (!r.ok) {
+              io.stderr(`tsmach devread: device_read of ${device}: ${codeName(r.code)}\n`);
+              return EXIT_INPUT_ERRORS;
+            }
+            if (io.stdoutBytes) io.stdoutBytes(r.value);
+            else await new Promise<void>((res) => process.stdout.write(r.value, () => res()));
+            if (r.value.length < length) {
+              io.stderr(
+                `tsmach devread: only ${r.value.length} bytes before the end of ${device}\n`,
+              );
+              return EXIT_INPUT_ERRORS;
+            }
+            return EXIT_OK;
+          }),
+        );
+      },
+    );
   program
     .command("devwrite")
     .description("write stdin at OFFSET of DEVICE through the booted stack, then flush")
@@ -208,31 +240,35 @@ export function registerDiskCommands(program: Command, io: DiskCommandIO, setCod
     .argument("<device>")
     .argument("<offset>")
     .exitOverride()
-    .action(async (device: string, offsetText: string, flags: MachineFlags & { verbose?: boolean }) => {
-      const offset = byteCount(offsetText, "OFFSET", io, "devwrite");
-      if (offset === undefined) return setCode(EXIT_USAGE);
-      const data = await (io.stdinBytes ?? readProcessStdin)();
-      setCode(
-        await withDevice(io, "devwrite", flags, device, true, async (d) => {
-          if (offset + data.length > d.size) {
+    .action(
+      async (device: string, offsetText: string, flags: MachineFlags & { verbose?: boolean }) => {
+        const offset = byteCount(offsetText, "OFFSET", io, "devwrite");
+        if (offset === undefined) return setCode(EXIT_USAGE);
+        const data = await (io.stdinBytes ?? readProcessStdin)();
+        setCode(
+          await withDevice(io, "devwrite", flags, device, true, async (d) => {
+            if (offset + data.length > d.size) {
+              io.stderr(
+                `tsmach devwrite: ${data.length} bytes at ${offset} do not fit in ${device} (${d.size} bytes)\n`,
+              );
+              return EXIT_INPUT_ERRORS;
+            }
+            const w = await d.write(offset, data);
+            if (!w.ok) {
+              io.stderr(`tsmach devwrite: device_write of ${device}: ${codeName(w.code)}\n`);
+              return EXIT_INPUT_ERRORS;
+            }
+            const f = await d.flush();
+            if (!f.ok) {
+              io.stderr(`tsmach devwrite: flush of ${device}: ${codeName(f.code)}\n`);
+              return EXIT_INPUT_ERRORS;
+            }
             io.stderr(
-              `tsmach devwrite: ${data.length} bytes at ${offset} do not fit in ${device} (${d.size} bytes)\n`,
+              `tsmach devwrite: ${w.value} bytes written to ${device} at ${offset}, flushed\n`,
             );
-            return EXIT_INPUT_ERRORS;
-          }
-          const w = await d.write(offset, data);
-          if (!w.ok) {
-            io.stderr(`tsmach devwrite: device_write of ${device}: ${codeName(w.code)}\n`);
-            return EXIT_INPUT_ERRORS;
-          }
-          const f = await d.flush();
-          if (!f.ok) {
-            io.stderr(`tsmach devwrite: flush of ${device}: ${codeName(f.code)}\n`);
-            return EXIT_INPUT_ERRORS;
-          }
-          io.stderr(`tsmach devwrite: ${w.value} bytes written to ${device} at ${offset}, flushed\n`);
-          return EXIT_OK;
-        }),
-      );
-    });
+            return EXIT_OK;
+          }),
+        );
+      },
+    );
 }

@@ -20,9 +20,17 @@ export async function startMachine(kind: MachineKind, disk: string): Promise<Mac
       const { QemuBackend } = await import("../machine/qemu/qemu-backend.js");
       return { ok: true, value: await QemuBackend.start({ disk: { path: disk } }) };
     } catch (e) {
-      return { ok: false, error: `cannot start QEMU: ${e instanceof Error ? e.message : String(e)}` };
+      return {
+        ok: false,
+        error: `cannot start QEMU: ${e instanceof Error ? e.message : String(e)}`,
+      };
     }
   }
-  const r = SimBackend.create({ memory: "256M", devices: [{ type: "ahci", disks: [{ port: 0, image: disk }] }] });
-  return r.ok ? { ok: true, value: r.value } : { ok: false, error: r.errors.map((e) => e.message).join("; ") };
+  const r = SimBackend.create({
+    memory: "256M",
+    devices: [{ type: "ahci", disks: [{ port: 0, image: disk }] }],
+  });
+  return r.ok
+    ? { ok: true, value: r.value }
+    : { ok: false, error: r.errors.map((e) => e.message).join("; ") };
 }

@@ -1,6 +1,6 @@
-// Rights accounting check: recounts every port's send and send-once rights from the spaces,
-// the queued messages and the kernel-held notification requests, and compares with the
-// counters the kernel keeps. An empty result means the books balance (no leak, no double count).
+// Rights accounting check: recounts every port's send and send-once rights (spaces, queued
+// messages, kernel-held notification requests) against the kernel's counters, and checks that
+// every vm_map mapping has a live task. An empty result means the books balance.
 import type { Kernel } from "./kernel.js";
 import type { Port } from "./port.js";
 import type { CarriedPort, KMsg } from "./kmsg.js";
@@ -45,6 +45,11 @@ export function auditKernel(kernel: Kernel): string[] {
     if ((so.get(p) ?? 0) !== p.sorights)
       problems.push(`port ${p.id}: sorights ${p.sorights}, counted ${so.get(p) ?? 0}`);
     if (p.receiver && !p.receiver.active) problems.push(`port ${p.id}: received by a dead space`);
+  }
+  // Memory-object mappings belong to live tasks only (a task's die with it).
+  for (const m of kernel.mappings.records()) {
+    if (!m.task.alive || !kernel.tasks.has(m.task))
+      problems.push(`mapping ${m.id}: held by dead task ${m.task.name}`);
   }
   return problems;
 }

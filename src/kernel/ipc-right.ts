@@ -37,19 +37,38 @@ import {
 } from "./notify.js";
 import { wakeAllSenders, wakeSender } from "./message-queue.js";
 
+/** What has been claimed from one entry so far. */
+interface Claim {
+  urefs: number;
+  receiveMoved: boolean;
+  soMoved: boolean;
+}
+
 /**
  * What one message (or one operation) has already claimed from each entry during validation,
  * so that e.g. two MOVE_SENDs of a name holding one user reference fail before anything moves.
  */
 export class CopyinTally {
-  private readonly used = new Map<
-    IpcEntry,
-    { urefs: number; receiveMoved: boolean; soMoved: boolean }
-  >();
-  private get(e: IpcEntry) {
-    let u = this.used.get(e);
-    if (!u) this.used.set(e, (u = { urefs: 0, receiveMoved: false, soMoved: false }));
-    return u;
+  // Most messages claim one or two entries: the first claim lives in fields, the rest in a map
+  // made only when needed (the RPC fast path allocates nothing here).
+  private firstEntry: IpcEntry | null = null;
+  private first: Claim | null = null;
+  private more: Map<IpcEntry, Claim> | null = null;
+  private find(e: IpcEntry): Claim | undefined {
+    if (this.firstEntry === e) return this.first!;
+    return this.more?.get(e);
+  }
+  private get(e: IpcEntry): Claim {
+    const u = this.find(e);
+    if (u) return u;
+    const c: Claim = { urefs: 0, receiveMoved: false, soMoved: false };
+    if (this.firstEntry === null) {
+      this.firstEntry = e;
+      this.first = c;
+    } else {
+      (this.more ??= new Map()).set(e, c);
+    }
+    return c;
   }
 
   /**
@@ -58,34 +77,36 @@ export class CopyinTally {
    */
   claim(e: IpcEntry | undefined, disposition: number, allowDead: boolean): boolean {
     if (!e) return false;
-    const u = this.get(e);
+    const u = this.find(e);
     switch (disposition) {
       case MACH_MSG_TYPE_MOVE_RECEIVE:
-        if (!(e.type & ENTRY_RECEIVE) || u.receiveMoved) return false;
-        u.receiveMoved = true;
+        if (!(e.type & ENTRY_RECEIVE) || u?.receiveMoved) return false;
+        this.get(e).receiveMoved = true;
         return true;
       case MACH_MSG_TYPE_MAKE_SEND:
       case MACH_MSG_TYPE_MAKE_SEND_ONCE:
-        return (e.type & ENTRY_RECEIVE) !== 0 && !u.receiveMoved;
-      case MACH_MSG_TYPE_COPY_SEND:
-        if (e.type & ENTRY_SEND) return e.urefs - u.urefs > 0;
-        return allowDead && (e.type & ENTRY_DEAD) !== 0 && e.urefs - u.urefs > 0;
+        return (e.type & ENTRY_RECEIVE) !== 0 && !(u?.receiveMoved ?? false);
+      case MACH_MSG_TYPE_COPY_SEND: {
+        const free = e.urefs - (u?.urefs ?? 0);
+        if (e.type & ENTRY_SEND) return free > 0;
+        return allowDead && (e.type & ENTRY_DEAD) !== 0 && free > 0;
+      }
       case MACH_MSG_TYPE_MOVE_SEND:
         if (e.type & ENTRY_SEND || (allowDead && e.type & ENTRY_DEAD)) {
-          if (e.urefs - u.urefs <= 0) return false;
-          u.urefs++;
+          if (e.urefs - (u?.urefs ?? 0) <= 0) return false;
+          this.get(e).urefs++;
           return true;
         }
         return false;
       case MACH_MSG_TYPE_MOVE_SEND_ONCE:
         if (e.type & ENTRY_SEND_ONCE) {
-          if (u.soMoved) return false;
-          u.soMoved = true;
+          if (u?.soMoved) return false;
+          this.get(e).soMoved = true;
           return true;
         }
         if (allowDead && e.type & ENTRY_DEAD) {
-          if (e.urefs - u.urefs <= 0) return false;
-          u.urefs++;
+          if (e.urefs - (u?.urefs ?? 0) <= 0) return false;
+          this.get(e).urefs++;
           return true;
         }
         return false;

@@ -1,13 +1,14 @@
 // Isolated tasks: a task whose code runs in its own worker thread, talking to the kernel only
 // through shared-memory channels and the shared pool. A throw, a crash or an endless loop there
 // stops only that worker; the kernel then destroys the task's rights (sending notifications).
-import type { Worker } from "node:worker_threads";
+import { MessageChannel, type Worker } from "node:worker_threads";
 import { ShmChannel, isShmChannel } from "./shm-channel.js";
 import type { ShmPool } from "./shm-pool.js";
 import type { Task } from "./task.js";
 import type { SyscallClient, SyscallServer } from "./syscall-server.js";
 import { resolveWorkerModule, spawnWorker } from "./worker-spawn.js";
 import type { TaskWorkerData } from "./task-worker.js";
+import { SharedBufferOutbox } from "./shared-buffers.js";
 
 export interface IsolatedTaskOptions {
   /** Passed to the task module's main as its second argument (structured-cloned). */
@@ -27,6 +28,7 @@ export class IsolatedTask {
   private client!: SyscallClient;
   private stopping: Promise<void> | null = null;
   private worker: Worker | null = null;
+  private outbox: SharedBufferOutbox | null = null;
 
   constructor(
     readonly task: Task,
@@ -45,6 +47,7 @@ export class IsolatedTask {
     // Named as imported (`./x.js`); under tsx only the `.ts` source exists, and vice versa.
     const found = resolveWorkerModule(module);
     if ("missing" in found) return `task module not found (tried ${found.tried.join(", ")})`;
+    const buffers = new MessageChannel();
     const data: TaskWorkerData = {
       name: this.task.name,
       module: found.path,
@@ -54,13 +57,20 @@ export class IsolatedTask {
       pool: this.pool.buffer,
       args: options.args ?? null,
       spinMicros: options.spinMicros,
+      sharedBuffers: buffers.port2,
     };
     const spawned = spawnWorker(new URL("./task-worker.js", import.meta.url), {
       workerData: data,
+      transferList: [buffers.port2],
       stdout: false,
       stderr: false,
     });
-    if (!spawned.ok) return spawned.error;
+    if (!spawned.ok) {
+      buffers.port1.close();
+      return spawned.error;
+    }
+    const outbox = new SharedBufferOutbox(buffers.port1);
+    this.outbox = outbox;
     const worker = spawned.worker;
     this.worker = worker;
     this.client = {
@@ -69,6 +79,7 @@ export class IsolatedTask {
       replies: rep,
       backlog: [],
       onExit: (ok) => void this.stop(ok ? { reason: "exited" } : { reason: "threw" }),
+      shareBuffer: (b) => outbox.share(b),
     };
     this.server.add(this.client);
     worker.on(
@@ -91,6 +102,7 @@ export class IsolatedTask {
       this.server.remove(this.client);
       this.client.requests.close();
       this.client.replies.close();
+      this.outbox?.close();
       const w = this.worker;
       const tag = w ? w.threadId + 1 : 0;
       if (w) await w.terminate().catch(() => undefined);

@@ -10,6 +10,7 @@ import { ShmPool, isShmPool } from "./shm-pool.js";
 import { SyscallServer } from "./syscall-server.js";
 import { IsolatedTask, type IsolatedTaskOptions } from "./isolated-task.js";
 import { PoolVm } from "./pool-vm.js";
+import { MappingTable } from "./vm-mappings.js";
 
 export interface KernelOptions {
   /** Size of the shared out-of-line memory pool for isolated tasks (default 64 MiB). */
@@ -31,6 +32,8 @@ export class Kernel {
   /** Every live port. Invariant: a port leaves this set exactly when it dies. */
   readonly ports = new Set<Port>();
   readonly tasks = new Set<Task>();
+  /** Every task's memory-object mappings (vm_map); sources such as the device master register here. */
+  readonly mappings = new MappingTable();
   private pool: ShmPool | null = null;
   private server: SyscallServer | null = null;
   private nextOwner = 2;
@@ -59,8 +62,11 @@ export class Kernel {
   ): { ok: true; handle: IsolatedTask } | { ok: false; error: string } {
     const pool = this.sharedPool();
     if (!this.server)
-      this.server = new SyscallServer(this.ports, { spinMicros: this.options.spinMicros });
-    const task = new Task(name, this.ports, new PoolVm(pool, this.nextOwner++));
+      this.server = new SyscallServer(this.ports, {
+        spinMicros: this.options.spinMicros,
+        mappings: this.mappings,
+      });
+    const task = new Task(name, this.ports, new PoolVm(pool, this.nextOwner++), this.mappings);
     this.tasks.add(task);
     task.onDeath(() => this.tasks.delete(task));
     const args = options.prepare ? options.prepare(task) : options.args;
@@ -75,7 +81,7 @@ export class Kernel {
 
   /** A new in-thread task with an empty space. */
   createTask(name: string): Task {
-    const t = new Task(name, this.ports);
+    const t = new Task(name, this.ports, undefined, this.mappings);
     this.tasks.add(t);
     t.onDeath(() => this.tasks.delete(t));
     return t;

@@ -89,6 +89,10 @@ export interface ReceiveOutcome {
 
 type TryResult = number | { full: Port };
 
+const NO_ITEMS: readonly BodyItem[] = [];
+const NO_RIGHTS = Object.freeze([]) as unknown as CarriedRight[];
+const NO_OOL = Object.freeze([]) as unknown as OolRegion[];
+
 /**
  * One attempt at a send: validates everything first (header, rights, body, memory) so that a
  * refused message leaves the sender's space untouched, then copies in and enqueues.
@@ -130,10 +134,11 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
 
   // Body: check every descriptor, right and region before anything moves.
   const complex = (bits & MACH_MSGH_BITS_COMPLEX) !== 0;
-  let items: BodyItem[] = [];
-  const moved: Port[] = [];
-  const oolNames = new Map<BodyItem, number[]>();
+  let items: readonly BodyItem[] = NO_ITEMS;
+  let oolNames: Map<BodyItem, number[]> | null = null;
   if (complex) {
+    const moved: Port[] = [];
+    oolNames = new Map();
     const parsed = parseBody(buf, sendSize);
     if (!parsed.ok)
       return parsed.error === "truncated" ? MACH_SEND_MSG_TOO_SMALL : MACH_SEND_INVALID_TYPE;
@@ -182,8 +187,9 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
           ? copyinRight(space, replyEntry, replyDisp)
           : null;
   }
-  const rights: CarriedRight[] = [];
-  const ool: OolRegion[] = [];
+  // A simple message carries nothing: it shares the (frozen) empty lists.
+  const rights: CarriedRight[] = complex ? [] : NO_RIGHTS;
+  const ool: OolRegion[] = complex ? [] : NO_OOL;
   for (const it of items) {
     const isPort = MACH_MSG_TYPE_PORT_ANY(it.name);
     if (isPort) {
@@ -214,7 +220,7 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
       bytes: ctx.vm.view(addr, it.byteLength)!.slice(),
     };
     const region: OolRegion = { pointerOffset: it.dataOffset, data };
-    const names = oolNames.get(it);
+    const names = oolNames?.get(it);
     if (names)
       region.rights = names.map((n, i) => ({
         offset: i,
@@ -284,6 +290,95 @@ export function machMsgSend(
   });
 }
 
+/** How a receive ends: the copied-out message (success), or an error code and a size. */
+type ReceiveDone = (code: number, msg: Uint8Array | null, size: number) => void;
+
+/**
+ * A receive in progress: queued on a port's or a set's receivers until a message (or an error)
+ * is handed over, the timeout fires or the task dies. One object per blocked receive.
+ */
+class ReceiveWait implements ReceiveWaiter {
+  readonly space: IpcSpace;
+  readonly large: boolean;
+  settled = false;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Registered in ctx.pending while blocked: the task's death cancels the receive. */
+  readonly cancel = (): void => {
+    cancelReceiver(this.list, this);
+    this.settle(MACH_RCV_INVALID_NAME, null, 0);
+  };
+  constructor(
+    private readonly ctx: MsgContext,
+    private readonly list: ReceiveWaiter[],
+    readonly rcvSize: number,
+    option: number,
+    private readonly done: ReceiveDone,
+  ) {
+    this.space = ctx.space;
+    this.large = (option & MACH_RCV_LARGE) !== 0;
+  }
+  deliver(kmsg: KMsg | null, code: number, size: number): void {
+    if (kmsg) this.settle(MACH_MSG_SUCCESS, copyoutKmsg(this.ctx, kmsg), 0);
+    else this.settle(code, null, code === MACH_RCV_TOO_LARGE ? size : 0);
+  }
+  settle(code: number, msg: Uint8Array | null, size: number): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.pending.delete(this.cancel);
+    this.done(code, msg, size);
+  }
+}
+
+/**
+ * Starts a receive; `done` runs exactly once, synchronously if a message (or an error) is
+ * there at once, else when one arrives, the timeout fires or the task dies.
+ */
+function receive(
+  ctx: MsgContext,
+  option: number,
+  rcvSize: number,
+  rcvName: number,
+  timeout: number,
+  done: ReceiveDone,
+): void {
+  const { space } = ctx;
+  const e = space.active ? space.lookup(rcvName) : undefined;
+  let port: Port | null = null;
+  let list: ReceiveWaiter[];
+  if (e && e.type & ENTRY_RECEIVE) {
+    port = e.port!;
+    if (port.set) return done(MACH_RCV_IN_SET, null, 0);
+    list = port.receivers;
+  } else if (e && e.type & ENTRY_PSET) {
+    list = e.pset!.receivers;
+  } else {
+    return done(MACH_RCV_INVALID_NAME, null, 0);
+  }
+  const w = new ReceiveWait(ctx, list, rcvSize, option, done);
+  list.push(w);
+  if (port) deliverPort(port);
+  else deliverSet(e.pset!);
+  if (w.settled) return;
+  if (option & MACH_RCV_TIMEOUT && timeout === 0) {
+    cancelReceiver(list, w);
+    w.settled = true;
+    return done(MACH_RCV_TIMED_OUT, null, 0);
+  }
+  ctx.pending.add(w.cancel);
+  if (option & MACH_RCV_TIMEOUT) {
+    w.timer = setTimeout(() => {
+      cancelReceiver(list, w);
+      w.settle(MACH_RCV_TIMED_OUT, null, 0);
+    }, timeout);
+  }
+}
+
+function outcomeOf(code: number, msg: Uint8Array | null, size: number): ReceiveOutcome {
+  if (msg) return { code, msg };
+  return code === MACH_RCV_TOO_LARGE ? { code, size } : { code };
+}
+
 /** The receive half: the oldest message of the port (or of any member of the set). */
 export function machMsgReceive(
   ctx: MsgContext,
@@ -292,63 +387,15 @@ export function machMsgReceive(
   rcvName: number,
   timeout: number,
 ): ReceiveOutcome | Promise<ReceiveOutcome> {
-  const { space } = ctx;
-  const e = space.active ? space.lookup(rcvName) : undefined;
-  let list: ReceiveWaiter[];
-  let kick: () => void;
-  if (e && e.type & ENTRY_RECEIVE) {
-    const port = e.port!;
-    if (port.set) return { code: MACH_RCV_IN_SET };
-    list = port.receivers;
-    kick = () => deliverPort(port);
-  } else if (e && e.type & ENTRY_PSET) {
-    const set = e.pset!;
-    list = set.receivers;
-    kick = () => deliverSet(set);
-  } else {
-    return { code: MACH_RCV_INVALID_NAME };
-  }
-  let outcome: ReceiveOutcome | null = null;
-  let resolveLater: ((o: ReceiveOutcome) => void) | null = null;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const settle = (o: ReceiveOutcome) => {
-    if (outcome) return;
-    outcome = o;
-    if (timer) clearTimeout(timer);
-    ctx.pending.delete(cancel);
-    if (resolveLater) resolveLater(o);
-  };
-  const waiter: ReceiveWaiter = {
-    space,
-    rcvSize,
-    large: (option & MACH_RCV_LARGE) !== 0,
-    deliver(kmsg, code, size) {
-      if (kmsg) settle({ code: MACH_MSG_SUCCESS, msg: copyoutKmsg(ctx, kmsg) });
-      else settle(code === MACH_RCV_TOO_LARGE ? { code, size } : { code });
-    },
-  };
-  const cancel = () => {
-    cancelReceiver(list, waiter);
-    settle({ code: MACH_RCV_INVALID_NAME });
-  };
-  list.push(waiter);
-  kick();
-  if (outcome) return outcome;
-  if (option & MACH_RCV_TIMEOUT && timeout === 0) {
-    cancelReceiver(list, waiter);
-    return { code: MACH_RCV_TIMED_OUT };
-  }
-  ctx.pending.add(cancel);
-  if (option & MACH_RCV_TIMEOUT) {
-    timer = setTimeout(() => {
-      cancelReceiver(list, waiter);
-      settle({ code: MACH_RCV_TIMED_OUT });
-    }, timeout);
-  }
-  return new Promise<ReceiveOutcome>((resolve) => {
-    if (outcome) resolve(outcome);
-    else resolveLater = resolve;
+  let now: ReceiveOutcome | null = null;
+  let later: ((o: ReceiveOutcome) => void) | null = null;
+  receive(ctx, option, rcvSize, rcvName, timeout, (code, msg, size) => {
+    const o = outcomeOf(code, msg, size);
+    if (later) later(o);
+    else now = o;
   });
+  if (now) return now;
+  return new Promise<ReceiveOutcome>((resolve) => (later = resolve));
 }
 
 /** Copyout: the message's rights get names in the receiver's space, its regions addresses. */
@@ -387,16 +434,41 @@ export function copyoutKmsg(ctx: MsgContext, kmsg: KMsg): Uint8Array {
     }
     writePointer(bytes, o.pointerOffset, ctx.vm.mapReceived(o.data));
   }
-  kmsg.rights = [];
-  kmsg.ool = [];
+  if (kmsg.rights.length > 0) kmsg.rights = NO_RIGHTS;
+  if (kmsg.ool.length > 0) kmsg.ool = NO_OOL;
   return bytes;
+}
+
+/** The receive half of an in-thread mach_msg: the message lands straight in `buf`. */
+function receiveIntoBuffer(
+  ctx: MsgContext,
+  buf: Uint8Array,
+  option: number,
+  rcvSize: number,
+  rcvName: number,
+  timeout: number,
+): Promise<number> {
+  if (!Number.isInteger(rcvSize) || rcvSize < 0 || rcvSize > buf.length)
+    return Promise.resolve(MACH_RCV_INVALID_DATA);
+  let now = -1;
+  let later: ((code: number) => void) | null = null;
+  receive(ctx, option, rcvSize, rcvName, timeout, (code, msg, size) => {
+    if (msg) buf.set(msg);
+    else if (code === MACH_RCV_TOO_LARGE && buf.length >= 8) writeU32(buf, 4, size);
+    if (later) later(code);
+    else now = code;
+  });
+  if (now !== -1) return Promise.resolve(now);
+  return new Promise<number>((resolve) => (later = resolve));
 }
 
 /**
  * mach_msg(msg, option, send_size, rcv_size, rcv_name, timeout, notify): the message buffer is
- * in and out, as in C. Returns the Mach return code.
+ * in and out, as in C. Returns the Mach return code. A received message is copied into `buf`
+ * as it is handed over, and the promise resolves with the code directly (no intermediate
+ * promise per half: this is the in-thread RPC fast path).
  */
-export async function machMsg(
+export function machMsg(
   ctx: MsgContext,
   buf: Uint8Array,
   option: number,
@@ -405,19 +477,21 @@ export async function machMsg(
   rcvName: number,
   timeout = 0,
 ): Promise<number> {
-  if (option & MACH_SEND_MSG) {
-    const s = machMsgSend(ctx, buf, option, sendSize, timeout);
-    const code = typeof s === "number" ? s : await s;
-    if (code !== MACH_MSG_SUCCESS) return code;
+  try {
+    if (option & MACH_SEND_MSG) {
+      const s = machMsgSend(ctx, buf, option, sendSize, timeout);
+      if (typeof s !== "number")
+        return s.then((code) =>
+          code !== MACH_MSG_SUCCESS || !(option & MACH_RCV_MSG)
+            ? code
+            : receiveIntoBuffer(ctx, buf, option, rcvSize, rcvName, timeout),
+        );
+      if (s !== MACH_MSG_SUCCESS) return Promise.resolve(s);
+    }
+    if (option & MACH_RCV_MSG)
+      return receiveIntoBuffer(ctx, buf, option, rcvSize, rcvName, timeout);
+    return Promise.resolve(MACH_MSG_SUCCESS);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  if (option & MACH_RCV_MSG) {
-    if (!Number.isInteger(rcvSize) || rcvSize < 0 || rcvSize > buf.length)
-      return MACH_RCV_INVALID_DATA;
-    const r = machMsgReceive(ctx, option, rcvSize, rcvName, timeout);
-    const o = r instanceof Promise ? await r : r;
-    if (o.msg) buf.set(o.msg);
-    else if (o.code === MACH_RCV_TOO_LARGE && buf.length >= 8) writeU32(buf, 4, o.size ?? 0);
-    return o.code;
-  }
-  return MACH_MSG_SUCCESS;
 }

@@ -9,6 +9,9 @@ import type { TaskApi } from "./task-api.js";
 import type { kern_return_t } from "./kern-return.js";
 import {
   KERN_INVALID_ADDRESS,
+  KERN_INVALID_ARGUMENT,
+  KERN_RESOURCE_SHORTAGE,
+  KERN_SUCCESS,
   MACH_RCV_TOO_LARGE,
   MACH_SEND_INVALID_DEST,
   MACH_SEND_NO_BUFFER,
@@ -27,6 +30,13 @@ import { DOORBELL_PARKED, DOORBELL_RUNG } from "./syscall-server.js";
 import { MACH_SEND_MSG } from "./msg-type.js";
 import type { PortStatus } from "./port-ops.js";
 import { POOL_VM_BASE } from "./pool-vm.js";
+import { MemoryMapping, type MappingPort } from "./memory-mapping.js";
+import type { SharedBufferInbox } from "./shared-buffers.js";
+import { VM_PROT_READ } from "./devices/device-codes.js";
+import type { AccessResult } from "./memory-object.js";
+
+/** Bytes one read of a mapping through the kernel asks for at most. */
+const READ_CHUNK = 32 * 1024;
 
 interface Reply {
   code: number;
@@ -36,6 +46,8 @@ interface Reply {
 export interface RemoteTaskOptions {
   /** Microseconds to spin for a reply before parking (default 40). */
   spinMicros?: number;
+  /** Where the kernel's shared buffers arrive (vm_map of shared memory needs it). */
+  buffers?: SharedBufferInbox;
 }
 
 export class RemoteTask implements TaskApi {
@@ -46,6 +58,7 @@ export class RemoteTask implements TaskApi {
   >();
   private pumping = false;
   private readonly spinMs: number;
+  private readonly buffers: SharedBufferInbox | undefined;
 
   constructor(
     readonly name: string,
@@ -56,6 +69,7 @@ export class RemoteTask implements TaskApi {
     options: RemoteTaskOptions = {},
   ) {
     this.spinMs = (options.spinMicros ?? 40) / 1000;
+    this.buffers = options.buffers;
   }
 
   /**
@@ -242,6 +256,80 @@ export class RemoteTask implements TaskApi {
     if (size === 0) return undefined;
     const v = this.pool.view(off, size);
     return v === KERN_INVALID_ADDRESS ? undefined : v;
+  }
+
+  async vm_map(
+    memory_object: number,
+    offset: number,
+    size: number,
+    prot = VM_PROT_READ,
+  ): Promise<{ kr: kern_return_t; mapping?: MemoryMapping }> {
+    const word = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff;
+    if (
+      !word(memory_object) ||
+      !word(prot) ||
+      !Number.isSafeInteger(offset) ||
+      !Number.isSafeInteger(size) ||
+      offset < 0 ||
+      size <= 0
+    )
+      return { kr: KERN_INVALID_ARGUMENT };
+    const r = await this.call(SysOp.VM_MAP, [
+      memory_object,
+      ...addrWords(offset),
+      ...addrWords(size),
+      prot,
+    ]);
+    if (r.code !== KERN_SUCCESS) return { kr: r.code };
+    const [id, bufferId, lo, hi] = r.args as [number, number, number, number];
+    let shared: { buffer: SharedArrayBuffer; byteOffset: number } | undefined;
+    if (bufferId !== 0) {
+      const buffer = await this.buffers?.get(bufferId);
+      if (!buffer) {
+        await this.call(SysOp.VM_UNMAP, [id]);
+        return { kr: KERN_RESOURCE_SHORTAGE };
+      }
+      shared = { buffer, byteOffset: wordsAddr(lo, hi) };
+    }
+    return {
+      kr: KERN_SUCCESS,
+      mapping: new MemoryMapping({ id, offset, size, prot, shared, port: this.mappingPort(id) }),
+    };
+  }
+
+  /** A mapping's accesses as system calls the kernel forwards to the machine. */
+  private mappingPort(id: number): MappingPort {
+    const readRegister = async (off: number, width: number): Promise<AccessResult<number>> => {
+      const r = await this.call(SysOp.VM_MAPPING_READ, [id, ...addrWords(off), width, 0]);
+      return r.code === KERN_SUCCESS
+        ? { ok: true, value: r.args[0]! }
+        : { ok: false, code: r.code };
+    };
+    const read = async (off: number, length: number): Promise<AccessResult<Uint8Array>> => {
+      const out = new Uint8Array(length);
+      for (let done = 0; done < length;) {
+        const n = Math.min(READ_CHUNK, length - done);
+        const r = await this.call(
+          SysOp.VM_MAPPING_READ,
+          [id, ...addrWords(off + done), 0, n],
+          undefined,
+          0,
+          (p) => out.set(p.subarray(0, n), done),
+        );
+        if (r.code !== KERN_SUCCESS) return { ok: false, code: r.code };
+        done += n;
+      }
+      return { ok: true, value: out };
+    };
+    return {
+      readRegister,
+      read,
+      writeRegister: async (off, width, value) => {
+        const r = await this.call(SysOp.VM_MAPPING_WRITE, [id, ...addrWords(off), width, value]);
+        return r.code === KERN_SUCCESS ? { ok: true, value: width } : { ok: false, code: r.code };
+      },
+      unmap: async () => (await this.call(SysOp.VM_UNMAP, [id])).code,
+    };
   }
 
   /** Tells the kernel the task's main finished (ok or not). */

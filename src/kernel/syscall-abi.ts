@@ -22,6 +22,14 @@ export const SysOp = {
   VM_ALLOCATE: 15,
   VM_DEALLOCATE: 16,
   EXIT: 17,
+  /** vm_map: [pager, offset lo, hi, size lo, hi, prot] -> [id, shared buffer id, byte offset lo, hi]. */
+  VM_MAP: 18,
+  /** A mapping's register read: [id, offset lo, hi, width (1, 2, 4; 0 = bytes), length] -> [value]. */
+  VM_MAPPING_READ: 19,
+  /** A mapping's register write: [id, offset lo, hi, width, value]. */
+  VM_MAPPING_WRITE: 20,
+  /** vm_deallocate of a mapping: [id]. */
+  VM_UNMAP: 21,
 } as const;
 
 /** A decoded request or reply: seq, op/code, six words, and the payload view. */

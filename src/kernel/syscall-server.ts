@@ -18,6 +18,7 @@ import {
   MACH_RCV_INVALID_DATA,
   MACH_RCV_TOO_LARGE,
   KERN_INVALID_ARGUMENT,
+  KERN_RESOURCE_SHORTAGE,
   KERN_SUCCESS,
   MACH_MSG_SUCCESS,
 } from "./kern-return.js";
@@ -38,6 +39,7 @@ import {
   portType,
 } from "./port-ops.js";
 import type { Port } from "./port.js";
+import type { MappingTable } from "./vm-mappings.js";
 
 /** Doorbell words: [0] rung count, [1] 1 while the kernel is parked. */
 export const DOORBELL_RUNG = 0;
@@ -58,11 +60,15 @@ export interface SyscallClient {
   readonly backlog: Uint8Array[];
   /** Called for an EXIT request (the task's main returned or threw). */
   onExit(ok: boolean): void;
+  /** Hands the task a SharedArrayBuffer (once) and returns its number there; 0 if it cannot. */
+  shareBuffer?(buffer: SharedArrayBuffer): number;
 }
 
 export interface SyscallServerOptions {
   /** Microseconds to keep polling after the last request before parking (default 30). */
   spinMicros?: number;
+  /** The kernel's memory-object mappings (vm_map); without it VM_MAP is refused. */
+  mappings?: MappingTable;
 }
 
 export class SyscallServer {
@@ -70,12 +76,14 @@ export class SyscallServer {
   private readonly clients = new Set<SyscallClient>();
   private running = false;
   private readonly spinMs: number;
+  private readonly mappings: MappingTable | undefined;
 
   constructor(
     private readonly registry: Set<Port>,
     options: SyscallServerOptions = {},
   ) {
     this.spinMs = (options.spinMicros ?? 30) / 1000;
+    this.mappings = options.mappings;
   }
 
   add(c: SyscallClient): void {
@@ -283,6 +291,52 @@ export class SyscallServer {
       }
       case SysOp.VM_DEALLOCATE:
         return this.reply(c, seq, t.vm.deallocate(wordsAddr(a[0]!, a[1]!)));
+      case SysOp.VM_MAP: {
+        const table = this.mappings;
+        if (!table) return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+        const r = table.map(t, a[0]!, wordsAddr(a[1]!, a[2]!), wordsAddr(a[3]!, a[4]!), a[5]!);
+        if (!r.record) return this.reply(c, seq, r.kr);
+        const rec = r.record;
+        const shared = rec.shared && c.shareBuffer ? c.shareBuffer(rec.shared.buffer) : 0;
+        if (!shared && !rec.registers) {
+          // Memory only reachable by sharing it, and this task cannot be handed the buffer.
+          table.unmap(t, rec.id);
+          return this.reply(c, seq, KERN_RESOURCE_SHORTAGE);
+        }
+        return this.reply(c, seq, KERN_SUCCESS, [
+          rec.id,
+          shared,
+          ...addrWords(shared ? rec.shared!.byteOffset : 0),
+        ]);
+      }
+      case SysOp.VM_MAPPING_READ: {
+        const table = this.mappings;
+        if (!table) return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+        const width = a[3]!;
+        const length = a[4]!;
+        if (width === 0 && length > c.replies.maxMessageSize - SYSCALL_HEADER)
+          return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+        void table.read(t, a[0]!, wordsAddr(a[1]!, a[2]!), width, length).then((r) => {
+          if (!r.ok) return this.reply(c, seq, r.code);
+          if (typeof r.value === "number") return this.reply(c, seq, KERN_SUCCESS, [r.value]);
+          return this.reply(c, seq, KERN_SUCCESS, [r.value.length], r.value);
+        });
+        return;
+      }
+      case SysOp.VM_MAPPING_WRITE: {
+        const table = this.mappings;
+        if (!table) return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+        void table
+          .write(t, a[0]!, wordsAddr(a[1]!, a[2]!), a[3]!, a[4]!)
+          .then((kr) => this.reply(c, seq, kr));
+        return;
+      }
+      case SysOp.VM_UNMAP:
+        return this.reply(
+          c,
+          seq,
+          this.mappings ? this.mappings.unmap(t, a[0]!) : KERN_INVALID_ARGUMENT,
+        );
       case SysOp.EXIT:
         this.reply(c, seq, KERN_SUCCESS);
         return c.onExit(a[0] === 0);

@@ -2,6 +2,7 @@
 // the mach_port_* operations on its own space, and vm_* calls for out-of-line memory.
 import type { kern_return_t } from "./kern-return.js";
 import type { PortStatus } from "./port-ops.js";
+import type { MemoryMapping } from "./memory-mapping.js";
 
 export interface TaskApi {
   /** Task name, for logs and `portinfo`. */
@@ -43,4 +44,16 @@ export interface TaskApi {
   vm_deallocate(address: number): Promise<kern_return_t>;
   /** The bytes of a region this task owns (a view: writes go to the region). */
   vm_region(address: number): Uint8Array | undefined;
+  /**
+   * vm_map of a memory object (the pager device_map returned, a send right of this task):
+   * [offset, offset+size) in the object's offsets (the physical address for "mem", 0 for
+   * "time"), with `prot` (vm_prot_t, default VM_PROT_READ). The mapping reads and writes in
+   * place where the memory is shared, and through the kernel for device registers.
+   */
+  vm_map(
+    memory_object: number,
+    offset: number,
+    size: number,
+    prot?: number,
+  ): Promise<{ kr: kern_return_t; mapping?: MemoryMapping }>;
 }

@@ -1,12 +1,13 @@
 // The entry of an isolated task's worker thread: attaches the task's channels and the shared
 // pool, loads the task's module and runs its `main(task, args)`; when main settles it tells
 // the kernel (EXIT), which then destroys the task.
-import { workerData } from "node:worker_threads";
+import { workerData, type MessagePort } from "node:worker_threads";
 import { pathToFileURL } from "node:url";
 import { ShmChannel, isShmChannel } from "./shm-channel.js";
 import { ShmPool, isShmPool } from "./shm-pool.js";
 import { RemoteTask } from "./remote-task.js";
 import type { TaskApi } from "./task-api.js";
+import { SharedBufferInbox } from "./shared-buffers.js";
 
 /** What the kernel passes to a task worker. */
 export interface TaskWorkerData {
@@ -18,6 +19,8 @@ export interface TaskWorkerData {
   pool: SharedArrayBuffer | null;
   args: unknown;
   spinMicros?: number;
+  /** Where the kernel sends the shared buffers vm_map hands out (transferred to the worker). */
+  sharedBuffers?: MessagePort;
 }
 
 /** The shape of a task module: `export default async function main(task, args)`. */
@@ -34,6 +37,7 @@ async function run(d: TaskWorkerData): Promise<void> {
   }
   const task = new RemoteTask(d.name, req, rep, new Int32Array(d.doorbell), pool, {
     spinMicros: d.spinMicros,
+    buffers: d.sharedBuffers ? new SharedBufferInbox(d.sharedBuffers) : undefined,
   });
   const url = d.module.startsWith("file:") ? d.module : pathToFileURL(d.module).href;
   const mod = (await import(url)) as { default?: TaskMain; main?: TaskMain };

@@ -29,6 +29,9 @@ import {
 import type { Port } from "./port.js";
 import type { TaskApi } from "./task-api.js";
 import { MACH_SEND_MSG } from "./msg-type.js";
+import { MappingTable, localMapping } from "./vm-mappings.js";
+import type { MemoryMapping } from "./memory-mapping.js";
+import { VM_PROT_READ } from "./devices/device-codes.js";
 
 export type TaskState = "running" | "dead";
 
@@ -36,6 +39,8 @@ export type TaskState = "running" | "dead";
 export class Task implements TaskApi, MsgContext {
   readonly space: IpcSpace;
   readonly vm: TaskVm;
+  /** The kernel's table of memory-object mappings (vm_map), shared by every task of a kernel. */
+  readonly mappings: MappingTable;
   readonly pending = new Set<() => void>();
   state: TaskState = "running";
   /** Why the task died (killed, threw, worker exit). */
@@ -46,9 +51,11 @@ export class Task implements TaskApi, MsgContext {
     readonly name: string,
     private readonly registry: Set<Port>,
     vm?: TaskVm,
+    mappings?: MappingTable,
   ) {
     this.space = new IpcSpace(name);
     this.vm = vm ?? new VmMap();
+    this.mappings = mappings ?? new MappingTable();
   }
 
   get alive(): boolean {
@@ -144,5 +151,16 @@ export class Task implements TaskApi, MsgContext {
   }
   vm_region(address: number): Uint8Array | undefined {
     return this.vm.region(address);
+  }
+  vm_map(
+    memory_object: number,
+    offset: number,
+    size: number,
+    prot = VM_PROT_READ,
+  ): Promise<{ kr: kern_return_t; mapping?: MemoryMapping }> {
+    const r = this.mappings.map(this, memory_object, offset, size, prot);
+    return Promise.resolve(
+      r.record ? { kr: r.kr, mapping: localMapping(this.mappings, r.record) } : { kr: r.kr },
+    );
   }
 }

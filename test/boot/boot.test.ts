@@ -34,10 +34,18 @@ describe("the default disk", () => {
       expect(bytes[e + 4]).toBe(0x83);
       expect(bytes.readUInt32LE(e + 8)).toBe(p.start);
       expect(bytes.readUInt32LE(e + 12)).toBe(p.sectors);
-      expect(bytes.subarray(p.start * 512, p.start * 512 + 60).toString("latin1")).toContain(partitionBanner(p.index).trim());
+      expect(bytes.subarray(p.start * 512, p.start * 512 + 60).toString("latin1")).toContain(
+        partitionBanner(p.index).trim(),
+      );
     }
-    for (const [off, len] of [[0, 4096], [1_000_000, 70_000], [DEFAULT_DISK_SECTORS * 512 - 777, 777]] as const)
-      expect(bytes.subarray(off, off + len).equals(Buffer.from(defaultDiskBytes(off, len)))).toBe(true);
+    for (const [off, len] of [
+      [0, 4096],
+      [1_000_000, 70_000],
+      [DEFAULT_DISK_SECTORS * 512 - 777, 777],
+    ] as const)
+      expect(bytes.subarray(off, off + len).equals(Buffer.from(defaultDiskBytes(off, len)))).toBe(
+        true,
+      );
     const again = ensureDefaultDisk(dir);
     expect(again.ok && again.created).toBe(false);
   });
@@ -71,22 +79,35 @@ describe("tsmach boot", () => {
     expect(err).toBe("");
     expect(code).toBe(0);
     const lines = out.split("\n");
-    const has = (re: RegExp) => expect(lines.some((l) => re.test(l)), `no line matching ${re}\n${out}`).toBe(true);
+    const has = (re: RegExp) =>
+      expect(
+        lines.some((l) => re.test(l)),
+        `no line matching ${re}\n${out}`,
+      ).toBe(true);
     has(/^tsmach: created the default disk .*default-disk\.img/);
-    has(/in-thread tasks/);
-    has(/^rumpdisk: PCI config via pci-arbiter, IRQ routing via acpi, BARs via mem, interrupts via irq/);
+    has(/^tsmach: rumpdisk runs as an isolated task \(a worker thread\)/);
+    has(
+      /^rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs via pci-arbiter's region files, interrupts via irq/,
+    );
     has(/^rumpdisk: 00:1f\.2 INTA# routed to GSI \d+ by acpi/);
     has(/^pci-arbiter: 00:1f\.2 0106: 8086:2922/);
     has(/^pci-arbiter: 00:00\.0 0600: /);
-    for (const sig of ["FACP", "DSDT", "APIC", "MCFG"]) has(new RegExp(`^acpi: ${sig}\\s+0x[0-9a-f]{8}\\s+\\d+ bytes`));
+    for (const sig of ["FACP", "DSDT", "APIC", "MCFG"])
+      has(new RegExp(`^acpi: ${sig}\\s+0x[0-9a-f]{8}\\s+\\d+ bytes`));
     has(/^ahcisata0 at pci 00:1f\.2: AHCI/);
     has(/^ahcisata0 port 0: <TSMACH SIMULATED SATA DISK>/);
-    has(/^wd0 at ahcisata0 port 0: <TSMACH SIMULATED SATA DISK>, 64 MB, 131072 sectors of 512 bytes/);
+    has(
+      /^wd0 at ahcisata0 port 0: <TSMACH SIMULATED SATA DISK>, 64 MB, 131072 sectors of 512 bytes/,
+    );
     has(/^wd0s1: MBR type 83, start 2048, 32768 sectors/);
     has(/^wd0s2: MBR type 83, start 34816, 96256 sectors/);
-    has(/^client: wd0s1: 32768 records of 512 bytes \(16 MiB\): "tsmach default disk, partition 1: hello from wd0s1"/);
+    has(
+      /^client: wd0s1: 32768 records of 512 bytes \(16 MiB\): "tsmach default disk, partition 1: hello from wd0s1"/,
+    );
     has(/^client: wd0s2: .*"tsmach default disk, partition 2: hello from wd0s2"/);
-    has(/^client: device_open\("time"\) on rumpdisk's master device port: forwarded down the chain/);
+    has(
+      /^client: device_open\("time"\) on rumpdisk's master device port: forwarded down the chain/,
+    );
     has(/^tsmach: disks synced, machine powered off/);
     // The order of the chain: kernel, pci-arbiter, acpi, rumpdisk, client.
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
@@ -125,10 +146,15 @@ describe.skipIf(!need("qemu"))("tsmach boot --machine qemu", () => {
       expect(err).toBe("");
       expect(code).toBe(0);
       expect(out).toMatch(/^pci-arbiter: 00:1f\.2 0106: 8086:2922/m);
+      expect(out).toMatch(/^tsmach: rumpdisk runs in-thread: .*QEMU guest RAM/m);
       expect(out).toMatch(/^acpi: FACP /m);
       expect(out).toMatch(/^rumpdisk: 00:1f\.2 INTA# routed to GSI \d+ by acpi/m);
-      expect(out).toMatch(/^wd0 at ahcisata0 port 0: <QEMU HARDDISK>, 64 MB, 131072 sectors of 512 bytes/m);
-      expect(out).toMatch(/^client: wd0s2: .*"tsmach default disk, partition 2: hello from wd0s2"/m);
+      expect(out).toMatch(
+        /^wd0 at ahcisata0 port 0: <QEMU HARDDISK>, 64 MB, 131072 sectors of 512 bytes/m,
+      );
+      expect(out).toMatch(
+        /^client: wd0s2: .*"tsmach default disk, partition 2: hello from wd0s2"/m,
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

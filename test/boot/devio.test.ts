@@ -36,28 +36,60 @@ function suite(machine: "sim" | "qemu", sectors: number) {
 
   it("devread writes the bytes of a partition range to stdout", async () => {
     const [start] = img.parts.get(2)!;
-    const r = await tsmach(["devread", "--machine", machine, "--disk", img.path, "wd0s2", "1000", "5000"]);
+    const r = await tsmach([
+      "devread",
+      "--machine",
+      machine,
+      "--disk",
+      img.path,
+      "wd0s2",
+      "1000",
+      "5000",
+    ]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
-    expect(Buffer.from(r.out).equals(img.bytes().subarray(start * 512 + 1000, start * 512 + 6000))).toBe(true);
+    expect(
+      Buffer.from(r.out).equals(img.bytes().subarray(start * 512 + 1000, start * 512 + 6000)),
+    ).toBe(true);
   }, 60_000);
 
   it("devwrite puts stdin at the offset, flushes, and touches nothing else", async () => {
     const [start] = img.parts.get(1)!;
     const before = img.bytes();
     const data = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13 + 5) & 0xff);
-    const w = await tsmach(["devwrite", "--machine", machine, "--disk", img.path, "wd0s1", "777"], data);
+    const w = await tsmach(
+      ["devwrite", "--machine", machine, "--disk", img.path, "wd0s1", "777"],
+      data,
+    );
     expect(w.code).toBe(0);
     expect(w.err).toContain("3000 bytes written to wd0s1 at 777, flushed");
     Buffer.from(data).copy(before, start * 512 + 777);
     expect(img.bytes().equals(before)).toBe(true);
     // And it reads back through the stack.
-    const r = await tsmach(["devread", "--machine", machine, "--disk", img.path, "wd0", String(start * 512 + 777), "3000"]);
+    const r = await tsmach([
+      "devread",
+      "--machine",
+      machine,
+      "--disk",
+      img.path,
+      "wd0",
+      String(start * 512 + 777),
+      "3000",
+    ]);
     expect(Buffer.from(r.out).equals(Buffer.from(data))).toBe(true);
   }, 60_000);
 
   it("refuses a partition the disk does not have, with D_NO_SUCH_DEVICE", async () => {
-    const r = await tsmach(["devread", "--machine", machine, "--disk", img.path, "wd0s9", "0", "16"]);
+    const r = await tsmach([
+      "devread",
+      "--machine",
+      machine,
+      "--disk",
+      img.path,
+      "wd0s9",
+      "0",
+      "16",
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toContain('device_open("wd0s9"): D_NO_SUCH_DEVICE');
     expect(r.out.length).toBe(0);
@@ -73,10 +105,22 @@ describe("tsmach devread/devwrite on the simulated PC", () => {
       const before = fs.readFileSync(img.path);
       const cases: [string[], number, string][] = [
         [["devread", "--disk", img.path, "wd7", "0", "10"], 1, "D_NO_SUCH_DEVICE"],
-        [["devread", "--disk", img.path, "wd0", "-5", "10"], 2, "OFFSET must be a non-negative integer"],
-        [["devread", "--disk", img.path, "wd0", "0", "ten"], 2, "LENGTH must be a non-negative integer"],
+        [
+          ["devread", "--disk", img.path, "wd0", "-5", "10"],
+          2,
+          "OFFSET must be a non-negative integer",
+        ],
+        [
+          ["devread", "--disk", img.path, "wd0", "0", "ten"],
+          2,
+          "LENGTH must be a non-negative integer",
+        ],
         [["devread", "wd0", "0", "10"], 2, "--disk IMG is required"],
-        [["devread", "--machine", "pdp11", "--disk", img.path, "wd0", "0", "1"], 2, "unknown machine"],
+        [
+          ["devread", "--machine", "pdp11", "--disk", img.path, "wd0", "0", "1"],
+          2,
+          "unknown machine",
+        ],
         [["devread", "--disk", img.path, "wd0", String(4096 * 512 + 1), "10"], 1, "past the end"],
         [["devread", "--disk", img.path + ".nope", "wd0", "0", "10"], 1, ".nope"],
         [["devwrite", "--disk", img.path, "wd0", String(4096 * 512 - 2)], 1, "do not fit"],
@@ -98,7 +142,9 @@ describe.skipIf(!need("qemu"))("tsmach devread/devwrite on QEMU", () => {
 });
 
 const BIN = path.join(__dirname, "..", "..", "bin", "tsmach.js");
-const BUILT = fs.existsSync(path.join(__dirname, "..", "..", "dist", "src", "boot", "disk-commands.js"));
+const BUILT = fs.existsSync(
+  path.join(__dirname, "..", "..", "dist", "src", "boot", "disk-commands.js"),
+);
 if (!BUILT) console.warn("SKIPPED: the built tsmach (dist/) is missing; `npm run build` first");
 
 describe.skipIf(!BUILT)("the built tsmach command, bytes through real stdin and stdout", () => {
@@ -106,14 +152,27 @@ describe.skipIf(!BUILT)("the built tsmach command, bytes through real stdin and 
     const img = mbrImage(8192);
     try {
       const data = Buffer.from(Uint8Array.from({ length: 70_000 }, (_, i) => (i * 29 + 11) & 0xff));
-      const w = spawnSync(process.execPath, [BIN, "devwrite", "--disk", img.path, "wd0s2", "4097"], { input: data });
+      const w = spawnSync(
+        process.execPath,
+        [BIN, "devwrite", "--disk", img.path, "wd0s2", "4097"],
+        { input: data },
+      );
       expect(w.stderr.toString()).toContain("70000 bytes written to wd0s2 at 4097, flushed");
       expect(w.status).toBe(0);
       const [start] = img.parts.get(2)!;
-      expect(img.bytes().subarray(start * 512 + 4097, start * 512 + 4097 + data.length).equals(data)).toBe(true);
-      const r = spawnSync(process.execPath, [BIN, "devread", "--disk", img.path, "wd0s2", "4097", "70000"], {
-        maxBuffer: 1 << 24,
-      });
+      expect(
+        img
+          .bytes()
+          .subarray(start * 512 + 4097, start * 512 + 4097 + data.length)
+          .equals(data),
+      ).toBe(true);
+      const r = spawnSync(
+        process.execPath,
+        [BIN, "devread", "--disk", img.path, "wd0s2", "4097", "70000"],
+        {
+          maxBuffer: 1 << 24,
+        },
+      );
       expect(r.status).toBe(0);
       expect(r.stdout.equals(data)).toBe(true);
     } finally {

@@ -1,7 +1,13 @@
 // block.defs on rumpdisk's device ports: geometry and identity, sector reads and writes, FUA,
 // a flush, and writing zeroes, each checked against the image file.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { block_flush, block_get_info, block_read, block_write, block_write_zeroes } from "../../generated/block.js";
+import {
+  block_flush,
+  block_get_info,
+  block_read,
+  block_write,
+  block_write_zeroes,
+} from "../../generated/block.js";
 import { device_open } from "../../generated/device.js";
 import { D_READ, D_WRITE } from "../../src/kernel/devices/device-codes.js";
 import type { SendRight } from "../../src/kernel/mig/index.js";
@@ -39,18 +45,19 @@ describe("rumpdisk: block.defs", () => {
     expect(wd0.value.serial.length).toBeGreaterThan(0);
     const [start, n] = b.image.parts.get(2)!;
     const s2 = await block_get_info(b.client, await open("wd0s2", D_READ | D_WRITE));
-    expect(s2.ok && [s2.value.first_sector, s2.value.sectors, s2.value.flags & BLOCK_INFO_READ_ONLY]).toEqual([
-      BigInt(start),
-      BigInt(n),
-      0,
-    ]);
+    expect(
+      s2.ok && [s2.value.first_sector, s2.value.sectors, s2.value.flags & BLOCK_INFO_READ_ONLY],
+    ).toEqual([BigInt(start), BigInt(n), 0]);
   });
 
   it("block_read returns whole sectors equal to the image", async () => {
     const s2 = await open("wd0s2", D_READ);
     const [start] = b.image.parts.get(2)!;
     const r = await block_read(b.client, s2, 10n, 17);
-    expect(r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes((start + 10) * SS, 17 * SS)))).toBe(true);
+    expect(
+      r.ok &&
+        Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes((start + 10) * SS, 17 * SS))),
+    ).toBe(true);
   });
 
   it("block_write (plain and FUA) lands exactly; block_flush answers after it", async () => {

@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { device_open, device_set_status, device_write } from "../../generated/device.js";
 import { D_READ, D_WRITE } from "../../src/kernel/devices/device-codes.js";
 import { MACH_MSG_SUCCESS } from "../../src/kernel/kern-return.js";
-import { MACH_MSG_TYPE_MAKE_SEND_ONCE, MACH_RCV_MSG, MACH_RCV_TIMEOUT } from "../../src/kernel/msg-type.js";
+import {
+  MACH_MSG_TYPE_MAKE_SEND_ONCE,
+  MACH_RCV_MSG,
+  MACH_RCV_TIMEOUT,
+} from "../../src/kernel/msg-type.js";
 import { MACH_NOTIFY_DEAD_NAME } from "../../src/kernel/notify.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../../src/kernel/port-right.js";
 import { DEV_FLUSH_CACHE } from "../../src/servers/rumpdisk/device-status.js";
@@ -30,7 +34,13 @@ describe("rumpdisk: killed mid-write", () => {
       if (!o.ok) throw new Error("open");
       const dev = o.value.device;
       const notify = await b.client.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
-      const req = await b.client.mach_port_request_notification(dev, MACH_NOTIFY_DEAD_NAME, 0, notify.name, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+      const req = await b.client.mach_port_request_notification(
+        dev,
+        MACH_NOTIFY_DEAD_NAME,
+        0,
+        notify.name,
+        MACH_MSG_TYPE_MAKE_SEND_ONCE,
+      );
       expect(req.kr).toBe(0);
 
       // Writes racing a flush: those acknowledged before the flush's reply must be durable.
@@ -45,7 +55,9 @@ describe("rumpdisk: killed mid-write", () => {
       expect(flush.ok).toBe(true);
       const durable = [...acked];
       // More writes in flight, and rumpdisk dies under them.
-      const late = Array.from({ length: 24 }, (_, i) => device_write(b.client, dev, 0, BigInt(((24 + i) * CHUNK) / SS), pattern(100 + i)));
+      const late = Array.from({ length: 24 }, (_, i) =>
+        device_write(b.client, dev, 0, BigInt(((24 + i) * CHUNK) / SS), pattern(100 + i)),
+      );
       await new Promise((r) => setImmediate(r));
       b.server.terminate("killed");
 
@@ -58,7 +70,14 @@ describe("rumpdisk: killed mid-write", () => {
 
       // The client hears of the death.
       const buf = new Uint8Array(256);
-      const kr = await b.client.mach_msg(buf, MACH_RCV_MSG | MACH_RCV_TIMEOUT, 0, buf.length, notify.name, 2000);
+      const kr = await b.client.mach_msg(
+        buf,
+        MACH_RCV_MSG | MACH_RCV_TIMEOUT,
+        0,
+        buf.length,
+        notify.name,
+        2000,
+      );
       expect(kr).toBe(MACH_MSG_SUCCESS);
       expect(new DataView(buf.buffer).getInt32(28, true)).toBe(MACH_NOTIFY_DEAD_NAME);
 
@@ -69,7 +88,9 @@ describe("rumpdisk: killed mid-write", () => {
 
       expect(durable.length).toBeGreaterThan(0);
       for (const i of durable)
-        expect(Buffer.from(b.fileBytes(i * CHUNK, CHUNK)).equals(Buffer.from(pattern(i)))).toBe(true);
+        expect(Buffer.from(b.fileBytes(i * CHUNK, CHUNK)).equals(Buffer.from(pattern(i)))).toBe(
+          true,
+        );
     } finally {
       await b.shutdown();
     }

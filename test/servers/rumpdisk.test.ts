@@ -65,7 +65,11 @@ describe("rumpdisk: reads", () => {
           if (!r.ok) return;
           const expected = Math.min(wanted, (d.sectors - recnum) * SS);
           expect(r.value.data.length).toBe(expected);
-          expect(Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes((d.start + recnum) * SS, expected)))).toBe(true);
+          expect(
+            Buffer.from(r.value.data).equals(
+              Buffer.from(b.fileBytes((d.start + recnum) * SS, expected)),
+            ),
+          ).toBe(true);
         },
       ),
       { numRuns: 60 },
@@ -78,25 +82,44 @@ describe("rumpdisk: reads", () => {
     // wd0 across the boundary between s1 and s2, and across a 4 KiB page inside a sector run.
     const at = s2.start - 3;
     const r = await device_read(b.client, wd0, 0, BigInt(at), 7 * SS + 100);
-    expect(r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes(at * SS, 7 * SS + 100)))).toBe(true);
+    expect(
+      r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes(at * SS, 7 * SS + 100))),
+    ).toBe(true);
     // The last records of s2 (a short read at its end, not past it).
-    const last = await device_read(b.client, ports.get("wd0s2")!, 0, BigInt(s2.sectors - 2), 8 * SS);
+    const last = await device_read(
+      b.client,
+      ports.get("wd0s2")!,
+      0,
+      BigInt(s2.sectors - 2),
+      8 * SS,
+    );
     expect(last.ok && last.value.data.length).toBe(2 * SS);
-    expect(last.ok && Buffer.from(last.value.data).equals(Buffer.from(b.fileBytes((s2.start + s2.sectors - 2) * SS, 2 * SS)))).toBe(true);
+    expect(
+      last.ok &&
+        Buffer.from(last.value.data).equals(
+          Buffer.from(b.fileBytes((s2.start + s2.sectors - 2) * SS, 2 * SS)),
+        ),
+    ).toBe(true);
   });
 
   it("device_read_inband returns up to 128 bytes in the reply", async () => {
     const r = await device_read_inband(b.client, ports.get("wd0s1")!, 0, 5n, 128);
     const s1 = b.rumpdisk.devices.find((d) => d.name === "wd0s1")!;
-    expect(r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes((s1.start + 5) * SS, 128)))).toBe(true);
+    expect(
+      r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes((s1.start + 5) * SS, 128))),
+    ).toBe(true);
   });
 
   it("32 reads in flight at once all come back right", async () => {
     const wd0 = ports.get("wd0")!;
     const recs = Array.from({ length: 32 }, (_, i) => (i * 509) % 16000);
-    const rs = await Promise.all(recs.map((rec) => device_read(b.client, wd0, 0, BigInt(rec), 4096)));
+    const rs = await Promise.all(
+      recs.map((rec) => device_read(b.client, wd0, 0, BigInt(rec), 4096)),
+    );
     rs.forEach((r, i) => {
-      expect(r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes(recs[i]! * SS, 4096)))).toBe(true);
+      expect(
+        r.ok && Buffer.from(r.value.data).equals(Buffer.from(b.fileBytes(recs[i]! * SS, 4096))),
+      ).toBe(true);
     });
   });
 
@@ -106,11 +129,17 @@ describe("rumpdisk: reads", () => {
     if (!c.ok) return;
     const s5 = b.rumpdisk.devices.find((d) => d.name === "wd0s5")!;
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: s5.sectors * SS - 1 }), fc.integer({ min: 1, max: 20000 }), async (off, len) => {
-        const n = Math.min(len, s5.sectors * SS - off);
-        const r = await c.value.read(off, len);
-        expect(r.ok && Buffer.from(r.value).equals(Buffer.from(b.fileBytes(s5.start * SS + off, n)))).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: s5.sectors * SS - 1 }),
+        fc.integer({ min: 1, max: 20000 }),
+        async (off, len) => {
+          const n = Math.min(len, s5.sectors * SS - off);
+          const r = await c.value.read(off, len);
+          expect(
+            r.ok && Buffer.from(r.value).equals(Buffer.from(b.fileBytes(s5.start * SS + off, n))),
+          ).toBe(true);
+        },
+      ),
       { numRuns: 30 },
     );
     await c.value.close();

@@ -49,7 +49,9 @@ import { IrqLines } from "./irq-lines.js";
 import { MemDevice } from "./mem-device.js";
 import type { PhysicalMapping } from "./physical-mapping.js";
 import { TimeDevice, type TimeDeviceOptions } from "./time-device.js";
-import type { TimePageReader } from "./time-page.js";
+import { TIME_PAGE_SIZE, type TimePageReader } from "./time-page.js";
+import type { MemoryObjectResolution, MemoryObjectSource } from "../memory-object.js";
+import { VM_PROT_READ } from "./device-codes.js";
 
 /** The kernel's own devices. */
 export type KernelDeviceName = "irq" | "time" | "mem";
@@ -95,7 +97,7 @@ function matches(m: DeviceNameMatch, name: string): boolean {
   return typeof m === "function" ? m(name) : m.includes(name);
 }
 
-export class DeviceMaster {
+export class DeviceMaster implements MemoryObjectSource {
   readonly time: TimeDevice;
   readonly irq: IrqLines<number>;
   readonly mem: MemDevice | undefined;
@@ -106,6 +108,7 @@ export class DeviceMaster {
   private forwarders: Forwarder[] = [];
   private nextForwarder = 1;
   private unsubscribe: (() => void) | undefined;
+  private removeSource: (() => void) | undefined;
   private loop: Promise<kern_return_t> | undefined;
   private closed = false;
 
@@ -167,6 +170,8 @@ export class DeviceMaster {
       dm.deviceByPort.set(port, d);
     }
     dm.time.start();
+    // vm_map of this master's memory objects, for tasks of either kind.
+    dm.removeSource = kernel.mappings.addSource(dm);
     if (options.backend) dm.unsubscribe = options.backend.onInterrupt((line) => dm.irq.fire(line));
     const demux = new MigDemux(device_server(dm.deviceServer()), notify_server(dm.notifyServer()));
     dm.loop = mach_msg_server(task, demux, pset.name);
@@ -235,11 +240,45 @@ export class DeviceMaster {
     return { ok: true, value: obj.map() };
   }
 
+  /**
+   * The kernel's vm_map (Kernel.mappings, TaskApi.vm_map) asks here what a pager stands for: the
+   * time page (shared, offsets 0..4095, read-only) or a mem range (offsets are physical
+   * addresses; shared where the machine's memory is, device registers through the backend).
+   */
+  resolveMemoryObject(task: Task, pager: number): MemoryObjectResolution {
+    if (this.closed) return { ok: false, code: KERN_INVALID_ARGUMENT };
+    const r = this.mapDeviceMemory(task, pager);
+    if (!r.ok) return r;
+    const m = r.value;
+    if (m.kind === "time")
+      return {
+        ok: true,
+        value: {
+          start: 0,
+          size: TIME_PAGE_SIZE,
+          maxProt: VM_PROT_READ,
+          shared: { buffer: m.page, byteOffset: 0 },
+        },
+      };
+    const view = m.mapping.sharedView();
+    return {
+      ok: true,
+      value: {
+        start: m.mapping.base,
+        size: m.mapping.size,
+        maxProt: m.mapping.prot,
+        shared: view && { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset },
+        registers: m.mapping,
+      },
+    };
+  }
+
   /** Stops serving: the kernel task dies (every device port with it) and interrupts are released. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
+    this.removeSource?.();
     this.time.stop();
     this.task.terminate("device master closed");
     await this.loop;

@@ -11,10 +11,10 @@ import {
   type kern_return_t,
 } from "../kern-return.js";
 import { D_IO_ERROR, D_READ_ONLY, VM_PROT_READ, VM_PROT_WRITE } from "./device-codes.js";
+import type { AccessResult } from "../memory-object.js";
 
-/** An access's outcome: the value, or the error code. */
-export type AccessResult<T> =
-  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: kern_return_t };
+/** An access's outcome: the value, or the error code (the kernel's vm_map uses the same type). */
+export type { AccessResult };
 
 function failure(e: unknown): { ok: false; code: kern_return_t } {
   if (e instanceof BackendAccessError) {

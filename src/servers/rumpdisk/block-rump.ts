@@ -17,7 +17,13 @@ import {
   type io_return_t,
 } from "../../kernel/devices/device-codes.js";
 import { KERN_SUCCESS } from "../../kernel/kern-return.js";
-import { polyRight, type MigReply, type PolyRight, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
+import {
+  polyRight,
+  type MigReply,
+  type PolyRight,
+  type SendRight,
+  type TaskApi,
+} from "../../kernel/mig/index.js";
 import { MACH_MSG_TYPE_MAKE_SEND, MACH_MSG_TYPE_MOVE_SEND } from "../../kernel/msg-type.js";
 import {
   DIOCGMEDIASIZE,
@@ -100,7 +106,9 @@ async function openDevice(
   const mediaSize = await rump_sys_ioctl(fd.value, DIOCGMEDIASIZE);
   if (!sectorSize.ok || !mediaSize.ok) {
     rump_sys_close(fd.value);
-    return deviceCodeOf(!sectorSize.ok ? sectorSize : (mediaSize as Exclude<typeof mediaSize, { ok: true }>));
+    return deviceCodeOf(
+      !sectorSize.ok ? sectorSize : (mediaSize as Exclude<typeof mediaSize, { ok: true }>),
+    );
   }
   const unit = Number(m[1]);
   const made = await ctx.ports.create({
@@ -122,7 +130,9 @@ async function openDevice(
 }
 
 /** A checked request: the byte offset it starts at, or the D_* code refusing it. */
-type Checked = { readonly ok: true; readonly offset: number } | { readonly ok: false; readonly code: io_return_t };
+type Checked =
+  | { readonly ok: true; readonly offset: number }
+  | { readonly ok: false; readonly code: io_return_t };
 const refuse = (code: io_return_t): Checked => ({ ok: false, code });
 
 /** device_open of a name served further down the chain: asked there, answered from here. */
@@ -177,7 +187,10 @@ async function writeAt(
   d: OpenDevice,
   offset: number,
   data: Uint8Array,
-): Promise<{ readonly ok: true; readonly written: number } | { readonly ok: false; readonly code: io_return_t }> {
+): Promise<
+  | { readonly ok: true; readonly written: number }
+  | { readonly ok: false; readonly code: io_return_t }
+> {
   const r = await d.barrier.track(rump_sys_pwrite(d.fd, data, offset));
   return r.ok ? { ok: true, written: r.value } : { ok: false, code: deviceCodeOf(r) };
 }
@@ -195,7 +208,13 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
   const release = async (name: number): Promise<void> => {
     if (name !== 0) await ctx.task.mach_port_deallocate(name);
   };
-  const read = (port: number, reply: Parameters<DeviceServer["ds_device_read"]>[1] | undefined, recnum: bigint, wanted: number, limit: number) => {
+  const read = (
+    port: number,
+    reply: Parameters<DeviceServer["ds_device_read"]>[1] | undefined,
+    recnum: bigint,
+    wanted: number,
+    limit: number,
+  ) => {
     const d = dev(port);
     if (!d) return D_NO_SUCH_DEVICE;
     const at = checkRange(d, recnum, wanted, limit);
@@ -203,7 +222,13 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
     if (wanted === 0) return { data: new Uint8Array(0) };
     return readAndReply(d, ctx, at.offset, wanted, reply);
   };
-  const write = (port: number, reply: Parameters<DeviceServer["ds_device_write"]>[1] | undefined, recnum: bigint, data: Uint8Array, limit: number) => {
+  const write = (
+    port: number,
+    reply: Parameters<DeviceServer["ds_device_write"]>[1] | undefined,
+    recnum: bigint,
+    data: Uint8Array,
+    limit: number,
+  ) => {
     const d = dev(port);
     if (!d) return D_NO_SUCH_DEVICE;
     if (!d.writable) return D_READ_ONLY;
@@ -220,7 +245,8 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
   return {
     ds_device_open: async (master, reply, mode, name) => {
       if (master !== ctx.master) return D_INVALID_OPERATION;
-      if (!isRumpdiskName(name) && ctx.next !== undefined) return forwardOpen(ctx, ctx.next, reply, mode, name);
+      if (!isRumpdiskName(name) && ctx.next !== undefined)
+        return forwardOpen(ctx, ctx.next, reply, mode, name);
       const d = await openDevice(ctx, mode, name);
       if (typeof d === "number") return d;
       return { device: polyRight(d.port, MACH_MSG_TYPE_MAKE_SEND) };
@@ -231,10 +257,14 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
       rump_sys_close(d.fd);
       return D_SUCCESS;
     },
-    ds_device_read: (port, reply, _mode, recnum, wanted) => read(port, reply, recnum, wanted, MAX_TRANSFER),
-    ds_device_read_inband: (port, reply, _mode, recnum, wanted) => read(port, reply, recnum, wanted, INBAND_MAX),
-    ds_device_write: (port, reply, _mode, recnum, data) => write(port, reply, recnum, data, MAX_TRANSFER),
-    ds_device_write_inband: (port, reply, _mode, recnum, data) => write(port, reply, recnum, data, INBAND_MAX),
+    ds_device_read: (port, reply, _mode, recnum, wanted) =>
+      read(port, reply, recnum, wanted, MAX_TRANSFER),
+    ds_device_read_inband: (port, reply, _mode, recnum, wanted) =>
+      read(port, reply, recnum, wanted, INBAND_MAX),
+    ds_device_write: (port, reply, _mode, recnum, data) =>
+      write(port, reply, recnum, data, MAX_TRANSFER),
+    ds_device_write_inband: (port, reply, _mode, recnum, data) =>
+      write(port, reply, recnum, data, INBAND_MAX),
     ds_device_get_status: (port, flavor, count) => {
       const d = dev(port);
       if (!d) return D_NO_SUCH_DEVICE;
@@ -277,7 +307,8 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
 
 /** Checks a block request of `count` sectors at `sector` (all of them on the device). */
 function checkSectors(d: OpenDevice, sector: bigint, count: number): Checked {
-  if (!Number.isInteger(count) || count <= 0 || count * d.recordSize > MAX_TRANSFER) return refuse(D_INVALID_SIZE);
+  if (!Number.isInteger(count) || count <= 0 || count * d.recordSize > MAX_TRANSFER)
+    return refuse(D_INVALID_SIZE);
   if (sector < 0n || sector + BigInt(count) > BigInt(d.records)) return refuse(D_INVALID_RECNUM);
   return { ok: true, offset: Number(sector) * d.recordSize };
 }
@@ -291,7 +322,9 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
       if (!d) return D_NO_SUCH_DEVICE;
       const drive = ctx.drive(d.unit);
       const flags =
-        (d.writable ? 0 : BLOCK_INFO_READ_ONLY) | BLOCK_INFO_WRITE_CACHE | (drive?.ncq ? BLOCK_INFO_NCQ : 0);
+        (d.writable ? 0 : BLOCK_INFO_READ_ONLY) |
+        BLOCK_INFO_WRITE_CACHE |
+        (drive?.ncq ? BLOCK_INFO_NCQ : 0);
       return {
         sector_size: d.recordSize,
         sectors: BigInt(d.records),
@@ -343,7 +376,11 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
         const zeroes = new Uint8Array(Math.min(count, chunk) * d.recordSize);
         for (let done = 0; done < count; done += chunk) {
           const n = Math.min(chunk, count - done);
-          const w = await writeAt(d, (Number(sector) + done) * d.recordSize, zeroes.subarray(0, n * d.recordSize));
+          const w = await writeAt(
+            d,
+            (Number(sector) + done) * d.recordSize,
+            zeroes.subarray(0, n * d.recordSize),
+          );
           if (!w.ok) return w.code;
         }
         return KERN_SUCCESS;

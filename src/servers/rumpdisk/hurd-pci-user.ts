@@ -1,8 +1,13 @@
 // rumpdisk's PCI glue as on the Hurd: configuration space through the pci-arbiter, BARs mapped
-// with device_map on the kernel's "mem" device, interrupt routing from acpi_get_pci_irq and
-// interrupts as device_intr_notify messages from the kernel's "irq" device, acknowledged by RPC.
+// with device_map on the kernel's "mem" device (or pci-arbiter's region files), interrupt routing
+// from acpi_get_pci_irq, interrupts as device_intr_notify from the kernel's "irq" device.
 import { acpi_get_pci_irq } from "../../../generated/acpi.js";
-import { device_intr_ack, device_intr_register, device_map, device_open } from "../../../generated/device.js";
+import {
+  device_intr_ack,
+  device_intr_register,
+  device_map,
+  device_open,
+} from "../../../generated/device.js";
 import { D_READ, D_WRITE, VM_PROT_READ, VM_PROT_WRITE } from "../../kernel/devices/device-codes.js";
 import type { MapResult } from "../../kernel/devices/device-master.js";
 import { intrNotificationId } from "../../kernel/devices/intr-notification.js";
@@ -32,8 +37,8 @@ export interface HurdPciPorts {
   readonly config: PciConfigPort;
   /** The acpi translator's root port. */
   readonly acpi: SendRight;
-  /** vm_map of a memory object device_map returned (the kernel maps it into the task). */
-  readonly vmMap: (pager: SendRight) => MapResult;
+  /** How BARs are mapped: the mem device (in-thread) or pci-arbiter's region files (isolated). */
+  readonly bars: BarMapper;
   /**
    * DMA-able memory: gnumach's vm_allocate_contiguous with its physical address; here the
    * machine's allocator (shared guest RAM on the simulated PC, guest RAM over qtest on QEMU).
@@ -48,20 +53,77 @@ function check<T>(r: { ok: true; value: T } | { ok: false; code: number }, what:
   return r.value;
 }
 
+/** Maps `size` bytes of device memory at `phys` (a BAR the driver read from config space). */
+export type BarMapper = (phys: PhysAddr, size: number) => Promise<MmioRegion>;
+
+/** An MmioRegion over register reads and writes that answer as values. */
+export function mmioRegion(
+  phys: PhysAddr,
+  size: number,
+  read: (off: number, width: AccessWidth) => Promise<number>,
+  write: (off: number, width: AccessWidth, value: number) => Promise<void>,
+): MmioRegion {
+  return {
+    phys,
+    size,
+    read,
+    write,
+    read32: async (off) => (await read(off, 4)) >>> 0,
+    write32: (off, v) => write(off, 4, v),
+  };
+}
+
+/**
+ * BARs through the kernel's "mem" device: device_map of the range, then the kernel's mapping of
+ * the pager (what vm_map does for a task in its own address space).
+ */
+export function memDeviceBars(
+  task: TaskApi,
+  master: SendRight,
+  vmMap: (pager: SendRight) => MapResult,
+): BarMapper {
+  let mem: SendRight | undefined;
+  return async (phys, size) => {
+    mem ??= check(
+      await device_open(task, master, D_READ | D_WRITE, "mem"),
+      'device_open("mem")',
+    ).device;
+    const m = await device_map(
+      task,
+      mem,
+      VM_PROT_READ | VM_PROT_WRITE,
+      BigInt(phys),
+      BigInt(size),
+      0,
+    );
+    const pager = check(m, `device_map of mem at 0x${phys.toString(16)}`).pager;
+    const mapped = vmMap(pager);
+    await task.mach_port_deallocate(pager);
+    if (!mapped.ok || mapped.value.kind !== "mem")
+      throw new Error(`vm_map of the mem pager at 0x${phys.toString(16)} failed`);
+    const mapping: PhysicalMapping = mapped.value.mapping;
+    return mmioRegion(
+      phys,
+      size,
+      async (off, width) => check(await mapping.readRegister(off, width), "MMIO read"),
+      async (off, width, v) => {
+        check(await mapping.writeRegister(off, width, v >>> 0), "MMIO write");
+      },
+    );
+  };
+}
+
 export class HurdPciUser implements RumpPciUser {
-  private mem: SendRight | undefined;
   private irq: SendRight | undefined;
 
   constructor(private readonly ports: HurdPciPorts) {}
 
-  private async device(name: "mem" | "irq"): Promise<SendRight> {
-    const have = name === "mem" ? this.mem : this.irq;
-    if (have !== undefined) return have;
-    const o = await device_open(this.ports.task, this.ports.master, D_READ | D_WRITE, name);
-    const port = check(o, `device_open("${name}")`).device;
-    if (name === "mem") this.mem = port;
-    else this.irq = port;
-    return port;
+  private async irqDevice(): Promise<SendRight> {
+    this.irq ??= check(
+      await device_open(this.ports.task, this.ports.master, D_READ | D_WRITE, "irq"),
+      'device_open("irq")',
+    ).device;
+    return this.irq;
   }
 
   confRead(addr: PciAddress, reg: number): Promise<number> {
@@ -72,33 +134,16 @@ export class HurdPciUser implements RumpPciUser {
     return this.ports.config.write(addr.bus, addr.dev, addr.fn, reg, 4, value >>> 0);
   }
 
-  async map(phys: PhysAddr, size: number): Promise<MmioRegion> {
-    const mem = await this.device("mem");
-    const m = await device_map(this.ports.task, mem, VM_PROT_READ | VM_PROT_WRITE, BigInt(phys), BigInt(size), 0);
-    const pager = check(m, `device_map of mem at 0x${phys.toString(16)}`).pager;
-    const mapped = this.ports.vmMap(pager);
-    await this.ports.task.mach_port_deallocate(pager);
-    if (!mapped.ok || mapped.value.kind !== "mem")
-      throw new Error(`vm_map of the mem pager at 0x${phys.toString(16)} failed`);
-    const mapping: PhysicalMapping = mapped.value.mapping;
-    const read = async (off: number, width: AccessWidth) => check(await mapping.readRegister(off, width), "MMIO read");
-    const write = async (off: number, width: AccessWidth, v: number) => {
-      check(await mapping.writeRegister(off, width, v >>> 0), "MMIO write");
-    };
-    return {
-      phys,
-      size,
-      read,
-      write,
-      read32: async (off) => (await read(off, 4)) >>> 0,
-      write32: (off, v) => write(off, 4, v),
-    };
+  map(phys: PhysAddr, size: number): Promise<MmioRegion> {
+    return this.ports.bars(phys, size);
   }
 
   async irqMap(addr: PciAddress, pin: number): Promise<number> {
     const r = await acpi_get_pci_irq(this.ports.task, this.ports.acpi, addr.bus, addr.dev, addr.fn);
     const irq = check(r, `acpi_get_pci_irq(${addr.bus}, ${addr.dev}, ${addr.fn})`).irq;
-    this.ports.log?.(`rumpdisk: ${formatPciAddress(addr)} INT${"ABCD"[pin - 1] ?? "?"}# routed to GSI ${irq} by acpi (_PRT)`);
+    this.ports.log?.(
+      `rumpdisk: ${formatPciAddress(addr)} INT${"ABCD"[pin - 1] ?? "?"}# routed to GSI ${irq} by acpi (_PRT)`,
+    );
     return irq;
   }
 
@@ -108,12 +153,17 @@ export class HurdPciUser implements RumpPciUser {
    */
   async irqEstablish(line: number, handler: PciInterruptHandler): Promise<PciInterruptHandle> {
     const task = this.ports.task;
-    const irq = await this.device("irq");
+    const irq = await this.irqDevice();
     const p = await task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
     if (p.kr !== KERN_SUCCESS) throw new Error(`mach_port_allocate: ${kernReturnName(p.kr)}`);
     const port = p.name;
-    check(await device_intr_register(task, irq, line, 0, polyRight(port, MACH_MSG_TYPE_MAKE_SEND)), `device_intr_register(${line})`);
-    this.ports.log?.(`rumpdisk: interrupts of GSI ${line} arrive as device_intr_notify from the kernel's irq device`);
+    check(
+      await device_intr_register(task, irq, line, 0, polyRight(port, MACH_MSG_TYPE_MAKE_SEND)),
+      `device_intr_register(${line})`,
+    );
+    this.ports.log?.(
+      `rumpdisk: interrupts of GSI ${line} arrive as device_intr_notify from the kernel's irq device`,
+    );
     let live = true;
     void (async () => {
       const buf = new Uint8Array(64);

@@ -6,7 +6,7 @@ const MIN_CLASS = 12; // 4 KiB
 /** Buffers kept per size class once released. */
 const KEEP = 40;
 /** DMA memory the pool may hold in all (kept or lent out); beyond it buffers are plain memory. */
-const DMA_BUDGET = 32 << 20;
+const DMA_BUDGET = 8 << 20;
 
 /** A buffer borrowed from the pool: `view` is at least the size asked for. */
 export interface IoBuffer {

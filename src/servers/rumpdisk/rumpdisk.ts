@@ -14,7 +14,13 @@ import {
   type RumpInitOptions,
   type RumpKernel,
 } from "../../rump/index.js";
-import { isRumpdiskName, rumpBlockServer, rumpDeviceServer, rumpNotifyServer, type RumpdiskContext } from "./block-rump.js";
+import {
+  isRumpdiskName,
+  rumpBlockServer,
+  rumpDeviceServer,
+  rumpNotifyServer,
+  type RumpdiskContext,
+} from "./block-rump.js";
 import { DevicePorts } from "./device-ports.js";
 import { IoBufferPool } from "./io-buffers.js";
 import { WriteBarrier } from "./write-barrier.js";
@@ -40,6 +46,11 @@ export interface RumpdiskOptions {
   readonly rump: RumpInitOptions;
   /** The master device port rumpdisk got at boot (a send right of `task`): other names go there. */
   readonly next?: SendRight;
+  /**
+   * A receive right of `task` to serve as rumpdisk's master device port (the boot chain made it
+   * and kept a send right); without one rumpdisk allocates its own.
+   */
+  readonly master?: number;
 }
 
 /** Starts rumpdisk in `task`: rump_init, then the server loop. */
@@ -49,7 +60,10 @@ export async function runRumpdisk(task: TaskApi, options: RumpdiskOptions): Prom
   if (!k.ok) return { ok: false, error: `rump_init: ${k.message}` };
   const kernel = k.value;
   const pset = await task.mach_port_allocate(MACH_PORT_RIGHT_PORT_SET);
-  const master = await task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
+  const master =
+    options.master !== undefined
+      ? { kr: KERN_SUCCESS, name: options.master }
+      : await task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
   if (pset.kr !== KERN_SUCCESS || master.kr !== KERN_SUCCESS) {
     await kernel.reboot(RB_AUTOBOOT);
     return { ok: false, error: "rumpdisk: cannot allocate its ports" };
