@@ -30,6 +30,7 @@ import { DOORBELL_PARKED, DOORBELL_RUNG } from "./syscall-server.js";
 import { MACH_SEND_MSG } from "./msg-type.js";
 import type { PortStatus } from "./port-ops.js";
 import { POOL_VM_BASE } from "./pool-vm.js";
+import { SpinPolicy } from "./spin-policy.js";
 import { MemoryMapping, type MappingPort } from "./memory-mapping.js";
 import type { SharedBufferInbox } from "./shared-buffers.js";
 import { VM_PROT_READ } from "./devices/device-codes.js";
@@ -58,6 +59,7 @@ export class RemoteTask implements TaskApi {
   >();
   private pumping = false;
   private readonly spinMs: number;
+  private readonly spin: SpinPolicy;
   private readonly buffers: SharedBufferInbox | undefined;
 
   constructor(
@@ -69,6 +71,7 @@ export class RemoteTask implements TaskApi {
     options: RemoteTaskOptions = {},
   ) {
     this.spinMs = (options.spinMicros ?? 40) / 1000;
+    this.spin = new SpinPolicy(this.spinMs);
     this.buffers = options.buffers;
   }
 
@@ -105,9 +108,13 @@ export class RemoteTask implements TaskApi {
     try {
       while (this.waiting.size > 0) {
         if (!this.replies.readable()) {
-          const end = performance.now() + this.spinMs;
-          let i = 0;
-          while (!this.replies.readable() && (++i & 63 || performance.now() < end));
+          const spin = this.spin.next();
+          if (spin > 0) {
+            const end = performance.now() + spin;
+            let i = 0;
+            while (!this.replies.readable() && (++i & 63 || performance.now() < end));
+            this.spin.record(spin, this.replies.readable());
+          }
         }
         const v = this.replies.readable() ? this.replies.peek(0) : await this.replies.peekAsync();
         if (typeof v === "number") {

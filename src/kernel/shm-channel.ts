@@ -487,7 +487,7 @@ async function parkAsync(
   value: number,
   timeoutMs: number,
 ): Promise<void> {
-  const keepAlive = setInterval(() => {}, 1 << 30);
+  holdLoop();
   try {
     if (waitAsync) {
       const r = waitAsync(ctrl, index, value, timeoutMs);
@@ -496,8 +496,23 @@ async function parkAsync(
     }
     await new Promise<void>((resolve) => setTimeout(resolve, Math.min(1, timeoutMs)));
   } finally {
-    clearInterval(keepAlive);
+    releaseLoop();
   }
+}
+
+// One idle interval for the whole thread, referenced while any park is pending: cheaper than a
+// timer made and cleared for every park on the RPC path.
+let keepAlive: ReturnType<typeof setInterval> | null = null;
+let parkedCount = 0;
+
+function holdLoop(): void {
+  if (parkedCount++ > 0) return;
+  if (keepAlive) keepAlive.ref();
+  else keepAlive = setInterval(() => {}, 1 << 30);
+}
+
+function releaseLoop(): void {
+  if (--parkedCount === 0) keepAlive?.unref();
 }
 
 /** Narrowing helper: true when create/attach succeeded. */

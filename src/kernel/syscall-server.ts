@@ -40,6 +40,7 @@ import {
 } from "./port-ops.js";
 import type { Port } from "./port.js";
 import type { MappingTable } from "./vm-mappings.js";
+import { SpinPolicy } from "./spin-policy.js";
 
 /** Doorbell words: [0] rung count, [1] 1 while the kernel is parked. */
 export const DOORBELL_RUNG = 0;
@@ -76,6 +77,7 @@ export class SyscallServer {
   private readonly clients = new Set<SyscallClient>();
   private running = false;
   private readonly spinMs: number;
+  private readonly spin: SpinPolicy;
   private readonly mappings: MappingTable | undefined;
 
   constructor(
@@ -83,6 +85,7 @@ export class SyscallServer {
     options: SyscallServerOptions = {},
   ) {
     this.spinMs = (options.spinMicros ?? 30) / 1000;
+    this.spin = new SpinPolicy(this.spinMs);
     this.mappings = options.mappings;
   }
 
@@ -120,8 +123,12 @@ export class SyscallServer {
   private async loop(): Promise<void> {
     let lastWork = performance.now();
     let sinceYield = 0;
+    // The spin of the current idle stretch (0 while there is work).
+    let spin = 0;
     while (this.clients.size > 0) {
       if (this.drain()) {
+        if (spin > 0) this.spin.record(spin, true);
+        spin = 0;
         lastWork = performance.now();
         // Let promise continuations (deliveries to in-thread tasks, replies) run.
         await null;
@@ -131,10 +138,13 @@ export class SyscallServer {
         }
         continue;
       }
-      if (performance.now() - lastWork < this.spinMs) {
+      if (spin === 0) spin = this.spin.next();
+      if (performance.now() - lastWork < spin) {
         await null;
         continue;
       }
+      this.spin.record(spin, false);
+      spin = 0;
       // Park: announce it, re-check (a worker rings after publishing), then wait.
       const seen = Atomics.load(this.doorbell, DOORBELL_RUNG);
       Atomics.store(this.doorbell, DOORBELL_PARKED, 1);

@@ -34,8 +34,25 @@ export interface TimeValue32 {
   readonly microseconds: number;
 }
 
-/** Retries before a reader gives up (a writer that stops mid-update). */
-const MAX_RETRIES = 1_000_000;
+/**
+ * How long a reader keeps retrying before it gives up (a writer that stopped mid-update). A time,
+ * not a count: a writer thread preempted mid-update on a loaded machine resumes within this.
+ */
+const GIVE_UP_MS = 2000;
+
+/** Runs `attempt` until it gives a value, or until GIVE_UP_MS pass without one. */
+function retry<T>(attempt: () => T | undefined): T | undefined {
+  let deadline = 0;
+  for (let i = 0; ; i++) {
+    const v = attempt();
+    if (v !== undefined) return v;
+    if ((i & 0xfff) === 0xfff) {
+      const now = performance.now();
+      if (deadline === 0) deadline = now + GIVE_UP_MS;
+      else if (now > deadline) return undefined;
+    }
+  }
+}
 
 const I32 = (off: number) => off / 4;
 const I64 = (off: number) => off / 8;
@@ -117,34 +134,31 @@ export class TimePageReader {
 
   /** The wall-clock time (time_value, nanoseconds); undefined only if a writer stalls mid-update. */
   readTime(): TimeValue64 | undefined {
-    for (let i = 0; i < MAX_RETRIES; i++) {
-      const t = this.tryReadTime();
-      if (t) return t;
-    }
-    return undefined;
+    return retry(() => this.tryReadTime());
   }
 
   /** The legacy 32-bit fields (seconds, microseconds, check_seconds), as older readers use them. */
   readTime32(): TimeValue32 | undefined {
     const { i32 } = this.v;
-    for (let i = 0; i < MAX_RETRIES; i++) {
+    return retry(() => {
       const seconds = Atomics.load(i32, I32(MTIME.seconds));
       const microseconds = Atomics.load(i32, I32(MTIME.microseconds));
-      if (seconds === Atomics.load(i32, I32(MTIME.check_seconds))) return { seconds, microseconds };
-    }
-    return undefined;
+      return seconds === Atomics.load(i32, I32(MTIME.check_seconds))
+        ? { seconds, microseconds }
+        : undefined;
+    });
   }
 
   /** The time since boot. */
   readUptime(): TimeValue64 | undefined {
     const { i64 } = this.v;
-    for (let i = 0; i < MAX_RETRIES; i++) {
+    return retry(() => {
       const seconds = Atomics.load(i64, I64(MTIME.uptime_value_seconds));
       const nanoseconds = Atomics.load(i64, I64(MTIME.uptime_value_nanoseconds));
-      if (seconds === Atomics.load(i64, I64(MTIME.check_upseconds64)))
-        return { seconds, nanoseconds };
-    }
-    return undefined;
+      return seconds === Atomics.load(i64, I64(MTIME.check_upseconds64))
+        ? { seconds, nanoseconds }
+        : undefined;
+    });
   }
 }
 
