@@ -35,7 +35,7 @@ export interface PeerReport {
 
 const STOP = -1;
 /**
- * Idle spins after which the pong side naps for up to 1 ms (between samples, or when the ping
+ * Idle spins after which the pong side naps for up to 20 ms (between samples, or when the ping
  * side was descheduled for milliseconds on an overloaded machine; the ping side never notifies
  * inside a timed sample, so the nap is bounded).
  */
@@ -94,7 +94,7 @@ function spinPong(flag: Int32Array): void {
     while ((x = Atomics.load(flag, 0)) !== expect) {
       if (x === STOP) return;
       if (++spins === PONG_SPINS) {
-        Atomics.wait(flag, 0, x, 1);
+        Atomics.wait(flag, 0, x, 20); // parked between samples: sample() and stop() notify
         spins = 0;
       }
     }
