@@ -1,5 +1,5 @@
 // Generates the TypeScript of checked interfaces: ts-morph builds it, prettier formats it. Both
-// start loading when this module is imported (prettier in a worker thread); one project serves all.
+// start loading when this module is imported; one in-memory ts-morph project serves every file.
 import type { Project } from "ts-morph";
 import type { CheckedInterface } from "../check/checked-model.js";
 import { formatTypeScript, preloadFormatter } from "./format.js";
@@ -28,8 +28,8 @@ async function loadEngine(): Promise<{ tsm: typeof import("ts-morph"); project: 
 }
 
 /**
- * Starts loading both libraries: the emit paths import this module before checking their first
- * file, so the loading overlaps that work. Importing it anywhere else costs nothing more.
+ * Starts loading both libraries. Only the paths that emit import this module, and they do so before
+ * checking their first file, so the loading overlaps that work; later calls cost nothing.
  */
 export function preloadGenerator(): void {
   preloadFormatter();

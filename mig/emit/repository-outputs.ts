@@ -37,17 +37,19 @@ export async function repositoryOutputs(root: string, opts: FrontendOptions, sin
   const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".defs")).sort() : [];
   const version = packageVersion(root);
   const withDefs: FrontendOptions = { ...opts, includeDirs: [dir, ...opts.includeDirs], requireSubsystem: false };
-  const out: GeneratedFile[] = [];
+  // Every file is checked first, then all are generated: one pass of each library over the set.
+  const pending: { path: string; content: Promise<string> }[] = [];
   for (const name of names) {
     const { checked } = checkDefsFile(join(dir, name), withDefs, sink);
     if (!checked) continue;
-    out.push({
+    pending.push({
       path: `${GENERATED_DIR}/${name.replace(/\.defs$/, ".ts")}`,
-      content: await generateTypeScript(checked, { sourcePath: `defs/${name}`, version, runtimeImport: RUNTIME_FROM_GENERATED }),
+      content: generateTypeScript(checked, { sourcePath: `defs/${name}`, version, runtimeImport: RUNTIME_FROM_GENERATED }),
     });
   }
+  const contents = await Promise.all(pending.map((p) => p.content));
   if (sink.hasErrors()) return undefined;
-  return out;
+  return pending.map((p, i) => ({ path: p.path, content: contents[i]! }));
 }
 
 /** Files of generated/ that tsmig owns: every .ts there that carries its header. */
