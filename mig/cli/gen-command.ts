@@ -46,13 +46,12 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const { repositoryOutputs, writeToDisk } = await import("../emit/repository-outputs.js");
       const outputs = await repositoryOutputs(root, pre, sink);
-      const docs = outputs && (await import("../docs/index.js")).repositoryDocs(root, pre, sink);
-      if (!outputs || !docs) {
+      if (!outputs) {
         printReport(sink, "text", ctx.io);
         ctx.exitCode = EXIT_INPUT_ERRORS;
         return;
       }
-      const { written, removed, unchanged } = writeToDisk(root, [...outputs, ...docs]);
+      const { written, removed, unchanged } = writeToDisk(root, outputs);
       for (const p of written) ctx.io.stderr(`tsmig gen: wrote ${p}\n`);
       for (const p of removed) ctx.io.stderr(`tsmig gen: removed ${p}\n`);
       ctx.io.stderr(`tsmig gen: ${written.length} written, ${removed.length} removed, ${unchanged} unchanged\n`);

@@ -1,10 +1,15 @@
 // What `tsmig gen` writes for the repository: generated/NAME.ts for every defs/NAME.defs with a
-// subsystem; and how the files on disk compare with it (the freshness check of `tsmig check`).
+// subsystem and the protocol docs in docs/protocols/; and how the files on disk compare with it
+// (the freshness check of `tsmig check`).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkDefsFile } from "../check/index.js";
 import type { DiagnosticSink } from "../diagnostics.js";
 import type { FrontendOptions } from "../frontend.js";
+import { docsFiles } from "../docs/render-docs.js";
+import type { DocsInput } from "../docs/render-docs.js";
+import { DOCS_DIR } from "../docs/index.js";
+import { ownedDocs } from "../docs/write-docs.js";
 import { generateTypeScript } from "./generate.js";
 
 /** A file tsmig generates, by its repository-relative path (with "/"). */
@@ -39,9 +44,11 @@ export async function repositoryOutputs(root: string, opts: FrontendOptions, sin
   const withDefs: FrontendOptions = { ...opts, includeDirs: [dir, ...opts.includeDirs], requireSubsystem: false };
   // Every file is checked first, then all are generated: one pass of each library over the set.
   const pending: { path: string; content: Promise<string> }[] = [];
+  const documented: DocsInput[] = [];
   for (const name of names) {
-    const { checked } = checkDefsFile(join(dir, name), withDefs, sink);
+    const { ast, checked } = checkDefsFile(join(dir, name), withDefs, sink);
     if (!checked) continue;
+    documented.push({ path: `defs/${name}`, checked, ast });
     pending.push({
       path: `${GENERATED_DIR}/${name.replace(/\.defs$/, ".ts")}`,
       content: generateTypeScript(checked, { sourcePath: `defs/${name}`, version, runtimeImport: RUNTIME_FROM_GENERATED }),
@@ -49,18 +56,23 @@ export async function repositoryOutputs(root: string, opts: FrontendOptions, sin
   }
   const contents = await Promise.all(pending.map((p) => p.content));
   if (sink.hasErrors()) return undefined;
-  return pending.map((p, i) => ({ path: p.path, content: contents[i]! }));
+  const docs = docsFiles(documented, sink);
+  if (docs === undefined) return undefined;
+  return [...pending.map((p, i) => ({ path: p.path, content: contents[i]! })), ...docs];
 }
 
-/** Files of generated/ that tsmig owns: every .ts there that carries its header. */
+/** Files tsmig owns: every .ts of generated/ that carries its header, and the pages it wrote. */
 export function ownedFiles(root: string): string[] {
   const dir = join(root, GENERATED_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".ts"))
-    .filter((f) => readFileSync(join(dir, f), "utf8").startsWith(GENERATED_MARK))
-    .sort()
-    .map((f) => `${GENERATED_DIR}/${f}`);
+  const code = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".ts"))
+        .filter((f) => readFileSync(join(dir, f), "utf8").startsWith(GENERATED_MARK))
+        .sort()
+        .map((f) => `${GENERATED_DIR}/${f}`)
+    : [];
+  const docs = ownedDocs(join(root, DOCS_DIR)).map((f) => `${DOCS_DIR}/${f}`);
+  return [...code, ...docs];
 }
 
 export interface Freshness {

@@ -69,8 +69,11 @@ describe("freshness", () => {
     mkdirSync(join(root, "defs"));
     copyFileSync(EXAMPLE, join(root, "defs/counter.defs"));
     const files = await repositoryOutputs(root, OPTS, new DiagnosticSink());
-    expect(files?.map((f) => f.path)).toEqual(["generated/counter.ts"]);
-    expect(writeToDisk(root, files!).written).toEqual(["generated/counter.ts"]);
+    const paths = files?.map((f) => f.path) ?? [];
+    expect(paths.filter((p) => p.startsWith("generated/"))).toEqual(["generated/counter.ts"]);
+    expect(paths).toContain("docs/protocols/index.html");
+    expect(paths).toContain("docs/protocols/example_counter.md");
+    expect(writeToDisk(root, files!).written).toEqual([...paths].sort());
   });
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -107,6 +110,19 @@ describe("freshness", () => {
     expect((await check()).status).toBe(0);
   });
 
+  it("names a stale protocol page, and gen restores it", async () => {
+    const p = join(root, "docs/protocols/example_counter.md");
+    const good = readFileSync(p, "utf8");
+    writeFileSync(p, good + "\nedited by hand\n");
+    const r = await check();
+    expect(r.status).toBe(1);
+    expect(r.err).toContain("docs/protocols/example_counter.md is stale");
+    const files = await repositoryOutputs(root, OPTS, new DiagnosticSink());
+    expect(writeToDisk(root, files!).written).toEqual(["docs/protocols/example_counter.md"]);
+    expect(readFileSync(p, "utf8")).toBe(good);
+    expect((await check()).status).toBe(0);
+  });
+
   it("names a missing file and an extra file", async () => {
     const p = join(root, "generated/counter.ts");
     const good = readFileSync(p, "utf8");
@@ -118,7 +134,9 @@ describe("freshness", () => {
     expect(r.err).toContain("generated/gone.ts is extra");
     // gen repairs both.
     const files = await repositoryOutputs(root, OPTS, new DiagnosticSink());
-    expect(writeToDisk(root, files!)).toEqual({ written: ["generated/counter.ts"], removed: ["generated/gone.ts"], unchanged: 0 });
+    const repaired = writeToDisk(root, files!);
+    expect(repaired.written).toEqual(["generated/counter.ts"]);
+    expect(repaired.removed).toEqual(["generated/gone.ts"]);
     expect(readFileSync(p, "utf8")).toBe(good);
     expect(existsSync(join(root, "generated/gone.ts"))).toBe(false);
     expect((await check()).status).toBe(0);
