@@ -1,10 +1,10 @@
 // `tsmig check`: preprocess, parse and check .defs files and report every problem; nothing is written.
 // Without FILE it checks every defs/*.defs of the repository (with -I defs).
-import { accessSync, constants, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { Option, type Command } from "commander";
 import { DiagnosticSink } from "../diagnostics.js";
 import type { FrontendOptions } from "../frontend.js";
+import { unreadable } from "../file-access.js";
 import { checkDefsFile } from "../check/index.js";
 import type { DefsFile } from "../ast.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, type CliContext } from "./context.js";
@@ -16,21 +16,7 @@ import {
 import { packageRoot, repositoryDefsFiles } from "./repository.js";
 import { printReport, type ReportFormat } from "./report.js";
 
-/** Why a path cannot be read as a .defs file, or undefined when it can. */
-export function unreadable(path: string): string | undefined {
-  try {
-    if (statSync(path).isDirectory()) return "is a directory";
-    accessSync(path, constants.R_OK);
-    return undefined;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return code === "ENOENT"
-      ? "no such file"
-      : code === "EACCES"
-        ? "permission denied"
-        : "cannot be read";
-  }
-}
+export { unreadable } from "../file-access.js";
 
 export interface CheckResult {
   readonly files: DefsFile[];

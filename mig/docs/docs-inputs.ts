@@ -1,26 +1,12 @@
 // What the docs need from .defs files on disk: each file checked (front end and semantics),
 // with its AST; an unreadable file is E0900, an include-only file (no subsystem) is skipped.
-import { accessSync, constants, existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { checkDefsFile } from "../check/index.js";
 import type { DiagnosticSink } from "../diagnostics.js";
+import { unreadable } from "../file-access.js";
 import type { FrontendOptions } from "../frontend.js";
 import type { DocsInput } from "./render-docs.js";
-
-function unreadable(path: string): string | undefined {
-  try {
-    if (statSync(path).isDirectory()) return "is a directory";
-    accessSync(path, constants.R_OK);
-    return undefined;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    return code === "ENOENT"
-      ? "no such file"
-      : code === "EACCES"
-        ? "permission denied"
-        : "cannot be read";
-  }
-}
 
 export interface DefsToDocument {
   /** Where to read it. */
