@@ -230,10 +230,21 @@ export function arrayDecl(
   sink: DiagnosticSink,
   span: Span,
 ): TypeState {
+  return fixedDecl(number, old, false, sink, span);
+}
+
+/** `array[N]` and `struct[N]`: N of T, inline only, with or without C struct layout. */
+function fixedDecl(
+  number: number,
+  old: TypeState,
+  struct: boolean,
+  sink: DiagnosticSink,
+  span: Span,
+): TypeState {
   const t = resetType(copyType(old));
   if (!t.inLine || t.varArray) tooComplicated(sink, span);
   t.number *= number;
-  t.struct = false;
+  t.struct = struct;
   t.string = false;
   reportSizeWarnings(t, sink, span);
   return t;
@@ -258,13 +269,7 @@ export function structDecl(
   sink: DiagnosticSink,
   span: Span,
 ): TypeState {
-  const t = resetType(copyType(old));
-  if (!t.inLine || t.varArray) tooComplicated(sink, span);
-  t.number *= number;
-  t.struct = true;
-  t.string = false;
-  reportSizeWarnings(t, sink, span);
-  return t;
+  return fixedDecl(number, old, true, sink, span);
 }
 
 /** itCStringDecl: `c_string[N]` and `c_string[*:N]`, arrays of (MACH_MSG_TYPE_STRING_C, 8). */

@@ -124,58 +124,74 @@ function conflict(
     sink.warning("W0210", `conflicting ${what} (${old}, ${now})`, span);
 }
 
+/** The TypeState fields a translation annotation sets, with their names in W0210. */
+type AnnotatedField =
+  | "transType"
+  | "inTrans"
+  | "inTransPayload"
+  | "outTrans"
+  | "destructor"
+  | "userType"
+  | "serverType";
+
+const FIELD_NAMES: Record<AnnotatedField, string> = {
+  transType: "translation types",
+  inTrans: "in-translation functions",
+  inTransPayload: "in-translation functions",
+  outTrans: "out-translation functions",
+  destructor: "destructor functions",
+  userType: "user types",
+  serverType: "server types",
+};
+
+/** The fields each annotation sets, in the order GNU MIG checks them. */
+function annotationFields(a: TypeAnnotation): [AnnotatedField, string][] {
+  switch (a.kind) {
+    case "intran":
+      return [
+        ["transType", a.transType.name],
+        ["inTrans", a.function.name],
+        ["serverType", a.serverType.name],
+      ];
+    case "intranpayload":
+      return [
+        ["transType", a.transType.name],
+        ["inTransPayload", a.function.name],
+      ];
+    case "outtran":
+      return [
+        ["serverType", a.serverType.name],
+        ["outTrans", a.function.name],
+        ["transType", a.transType.name],
+      ];
+    case "destructor":
+      return [
+        ["destructor", a.function.name],
+        ["transType", a.transType.name],
+      ];
+    case "ctype":
+      return [
+        ["userType", a.cType.name],
+        ["serverType", a.cType.name],
+      ];
+    case "cusertype":
+      return [["userType", a.cType.name]];
+    case "cservertype":
+      return [["serverType", a.cType.name]];
+  }
+}
+
 /** TransTypeSpec: C type and translation annotations, in source order. */
 export function applyAnnotations(
   t: TypeState,
   annotations: readonly TypeAnnotation[],
   sink: DiagnosticSink,
 ): void {
-  for (const a of annotations) {
-    switch (a.kind) {
-      case "intran":
-        conflict(sink, "translation types", t.transType, a.transType.name, a.span);
-        t.transType = a.transType.name;
-        conflict(sink, "in-translation functions", t.inTrans, a.function.name, a.span);
-        t.inTrans = a.function.name;
-        conflict(sink, "server types", t.serverType, a.serverType.name, a.span);
-        t.serverType = a.serverType.name;
-        break;
-      case "intranpayload":
-        conflict(sink, "translation types", t.transType, a.transType.name, a.span);
-        t.transType = a.transType.name;
-        conflict(sink, "in-translation functions", t.inTransPayload, a.function.name, a.span);
-        t.inTransPayload = a.function.name;
-        break;
-      case "outtran":
-        conflict(sink, "server types", t.serverType, a.serverType.name, a.span);
-        t.serverType = a.serverType.name;
-        conflict(sink, "out-translation functions", t.outTrans, a.function.name, a.span);
-        t.outTrans = a.function.name;
-        conflict(sink, "translation types", t.transType, a.transType.name, a.span);
-        t.transType = a.transType.name;
-        break;
-      case "destructor":
-        conflict(sink, "destructor functions", t.destructor, a.function.name, a.span);
-        t.destructor = a.function.name;
-        conflict(sink, "translation types", t.transType, a.transType.name, a.span);
-        t.transType = a.transType.name;
-        break;
-      case "ctype":
-        conflict(sink, "user types", t.userType, a.cType.name, a.span);
-        t.userType = a.cType.name;
-        conflict(sink, "server types", t.serverType, a.cType.name, a.span);
-        t.serverType = a.cType.name;
-        break;
-      case "cusertype":
-        conflict(sink, "user types", t.userType, a.cType.name, a.span);
-        t.userType = a.cType.name;
-        break;
-      case "cservertype":
-        conflict(sink, "server types", t.serverType, a.cType.name, a.span);
-        t.serverType = a.cType.name;
-        break;
+  for (const a of annotations)
+    for (const [field, value] of annotationFields(a)) {
+      conflict(sink, FIELD_NAMES[field], t[field], value, a.span);
+      t[field] = value;
     }
-  }
 }
 
 /** NamedTypeSpec: `name = spec annotations`, checked and named (not yet entered in the scope). */
