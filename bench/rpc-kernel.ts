@@ -5,7 +5,17 @@
 import { performance } from "node:perf_hooks";
 import { Kernel } from "../src/kernel/kernel.js";
 import type { Task } from "../src/kernel/task.js";
-import { MessageBuilder, readHeader, readU32 } from "../src/kernel/message.js";
+import {
+  HDR_BITS,
+  HDR_ID,
+  HDR_LOCAL,
+  HDR_REMOTE,
+  HDR_SEQNO,
+  HDR_SIZE,
+  MessageBuilder,
+  readU32,
+  writeU32,
+} from "../src/kernel/message.js";
 import {
   MACH_MSGH_BITS,
   MACH_MSG_TYPE_COPY_SEND,
@@ -19,26 +29,39 @@ import {
 } from "../src/kernel/msg-type.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../src/kernel/port-right.js";
 import type { IsolatedTask } from "../src/kernel/isolated-task.js";
+import {
+  asSendRight,
+  mach_msg_server,
+  mig_release_reply_ports,
+  MigDemux,
+} from "../src/kernel/mig/index.js";
+import { device_close, device_server, type DeviceServer } from "../generated/device.js";
+import { D_INVALID_OPERATION } from "../src/kernel/devices/device-codes.js";
+import { KERN_SUCCESS } from "../src/kernel/kern-return.js";
 import { benchResult, type BenchGroup, type BenchResult } from "./harness.js";
 import { closeAll, interleave, openPeers, PEER_NAMES, type PeerSession } from "./rpc-peers.js";
 import { CMD_RUN, CMD_STOP, type RpcBenchArgs } from "./rpc-kernel-task.js";
 
 const NULL_ID = 4000;
 
-/** The server side of a generated-style null routine: decode, check, call, encode the reply. */
+/**
+ * The server side of a generated-style null routine: decode, check, call, encode the reply
+ * (mig_reply_header_t), with the byte-wise accessors the MIG runtime's header code uses.
+ */
 function nullDispatch(req: Uint8Array, out: Uint8Array, handler: () => number): number {
-  const h = readHeader(req);
-  if (h.id !== NULL_ID || h.size !== 32) return 0;
+  const id = readU32(req, HDR_ID) | 0;
+  if (id !== NULL_ID || readU32(req, HDR_SIZE) !== 32) return 0;
   const kr = handler();
-  const v = new DataView(out.buffer, out.byteOffset);
-  v.setUint32(0, MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0), true);
-  v.setUint32(4, 40, true);
-  v.setUint32(8, h.remote, true);
-  v.setUint32(16, 0, true);
-  v.setUint32(24, 0, true);
-  v.setInt32(28, h.id + 100, true);
-  v.setUint32(32, 0x10012002, true); // INTEGER_32, 32 bits, 1, inline
-  v.setInt32(36, kr, true);
+  writeU32(out, HDR_BITS, MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0));
+  writeU32(out, HDR_SIZE, 40);
+  writeU32(out, HDR_REMOTE, readU32(req, HDR_REMOTE));
+  writeU32(out, 12, 0);
+  writeU32(out, HDR_LOCAL, 0);
+  writeU32(out, 20, 0);
+  writeU32(out, HDR_SEQNO, 0);
+  writeU32(out, HDR_ID, id + 100);
+  writeU32(out, 32, 0x10012002); // INTEGER_32, 32 bits, 1, inline
+  writeU32(out, 36, kr >>> 0);
   return 40;
 }
 
@@ -53,14 +76,18 @@ export async function openInThread(rounds = 20000): Promise<PeerSession> {
   const send = kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client).name;
   const reply = (await client.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
   let stop = false;
+  // The server loop of GNU's mach_msg_server: the reply goes out and the next request comes in
+  // through one mach_msg on the reply buffer, then request and reply buffers swap.
   const loop = (async () => {
-    const buf = new Uint8Array(256);
-    const out = new Uint8Array(256);
+    let buf = new Uint8Array(256);
+    let out = new Uint8Array(256);
     let code = await server.mach_msg(buf, MACH_RCV_MSG, 0, 256, service);
     while (code === 0 && !stop) {
       const n = nullDispatch(buf, out, nullHandler);
-      buf.set(out.subarray(0, n));
-      code = await server.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, n, 256, service);
+      code = await server.mach_msg(out, MACH_SEND_MSG | MACH_RCV_MSG, n, 256, service);
+      const t = buf;
+      buf = out;
+      out = t;
     }
   })();
   const req = new MessageBuilder({
@@ -82,6 +109,53 @@ export async function openInThread(rounds = 20000): Promise<PeerSession> {
     },
     async close() {
       stop = true;
+      server.terminate();
+      client.terminate();
+      await loop;
+    },
+  };
+}
+
+/** A device server whose device_close is the null routine; every other routine is refused. */
+const nullDevice: DeviceServer = {
+  ds_device_open: () => D_INVALID_OPERATION,
+  ds_device_close: () => KERN_SUCCESS,
+  ds_device_write: () => D_INVALID_OPERATION,
+  ds_device_write_inband: () => D_INVALID_OPERATION,
+  ds_device_read: () => D_INVALID_OPERATION,
+  ds_device_read_inband: () => D_INVALID_OPERATION,
+  ds_device_map: () => D_INVALID_OPERATION,
+  ds_device_set_status: () => D_INVALID_OPERATION,
+  ds_device_get_status: () => D_INVALID_OPERATION,
+  ds_device_set_filter: () => D_INVALID_OPERATION,
+  ds_device_intr_register: () => D_INVALID_OPERATION,
+  ds_device_intr_ack: () => D_INVALID_OPERATION,
+};
+
+/**
+ * rpc.null.in-thread.mig: a null routine (device_close: no arguments, RetCode only) through the
+ * generated stubs and the MIG runtime: the client stub (migCall), MigDemux and mach_msg_server.
+ */
+export async function openInThreadMig(rounds = 20000): Promise<PeerSession> {
+  const kernel = new Kernel();
+  const server = kernel.createTask("server");
+  const client = kernel.createTask("client");
+  const service = (await server.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
+  const device = asSendRight(
+    kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client).name,
+  );
+  const loop = mach_msg_server(server, new MigDemux(device_server(nullDevice)), service);
+  return {
+    async sample() {
+      const t0 = performance.now();
+      for (let i = 0; i < rounds; i++) {
+        const r = await device_close(client, device);
+        if (!r.ok) throw new Error(`in-thread mig rpc failed: ${r.code}`);
+      }
+      return ((performance.now() - t0) * 1000) / rounds;
+    },
+    async close() {
+      await mig_release_reply_ports(client);
       server.terminate();
       client.terminate();
       await loop;
@@ -189,6 +263,7 @@ export async function kernelRpcResults(
   }
   const ours = {
     inThread: await openInThread(),
+    inThreadMig: await openInThreadMig(),
     direct: await openDirect(),
     cross: await openCrossTask(0, 20000),
     ool4k: await openCrossTask(4096, 5000),
@@ -200,6 +275,10 @@ export async function kernelRpcResults(
     const peer = (k: keyof typeof PEER_NAMES) => ({ name: PEER_NAMES[k], samples: all[k] });
     return [
       benchResult("rpc.null.in-thread", "us", s.inThread, "lower", {
+        name: "handler called directly",
+        samples: s.direct,
+      }),
+      benchResult("rpc.null.in-thread.mig", "us", s.inThreadMig, "lower", {
         name: "handler called directly",
         samples: s.direct,
       }),

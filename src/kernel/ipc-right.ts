@@ -54,6 +54,15 @@ export class CopyinTally {
   private firstEntry: IpcEntry | null = null;
   private first: Claim | null = null;
   private more: Map<IpcEntry, Claim> | null = null;
+  /** The first claim's record, kept across reset() so that a reused tally allocates nothing. */
+  private spare: Claim = { urefs: 0, receiveMoved: false, soMoved: false };
+
+  /** Forgets every claim, so that one tally can serve message after message. */
+  reset(): void {
+    this.firstEntry = null;
+    this.first = null;
+    this.more = null;
+  }
   private find(e: IpcEntry): Claim | undefined {
     if (this.firstEntry === e) return this.first!;
     return this.more?.get(e);
@@ -61,13 +70,17 @@ export class CopyinTally {
   private get(e: IpcEntry): Claim {
     const u = this.find(e);
     if (u) return u;
-    const c: Claim = { urefs: 0, receiveMoved: false, soMoved: false };
     if (this.firstEntry === null) {
+      const c = this.spare;
+      c.urefs = 0;
+      c.receiveMoved = false;
+      c.soMoved = false;
       this.firstEntry = e;
       this.first = c;
-    } else {
-      (this.more ??= new Map()).set(e, c);
+      return c;
     }
+    const c: Claim = { urefs: 0, receiveMoved: false, soMoved: false };
+    (this.more ??= new Map()).set(e, c);
     return c;
   }
 

@@ -1,6 +1,6 @@
 // An IPC space: a task's table of 32-bit names to rights (receive, send with user references,
 // send-once, port set, dead name). A task reaches ports only through its own space's names.
-import type { Port } from "./port.js";
+import type { Port, PortHolders } from "./port.js";
 import type { PortSet } from "./port-set.js";
 import {
   MACH_PORT_TYPE_DEAD_NAME,
@@ -20,6 +20,10 @@ export class IpcEntry {
   pset: PortSet | null = null;
   /** Dead-name request: the kernel-held send-once right to notify when the port dies. */
   dnrequest: Port | null = null;
+  /** The holders list of the port this entry holds send or send-once rights to, and its links. */
+  holderOf: PortHolders | null = null;
+  prevHolder: IpcEntry | null = null;
+  nextHolder: IpcEntry | null = null;
   constructor(
     readonly space: IpcSpace,
     readonly name: number,

@@ -39,8 +39,10 @@ import {
   type PortRightType,
 } from "./msg-type.js";
 import {
+  HDR_ID,
   HDR_LOCAL,
   HDR_REMOTE,
+  HDR_SEQNO,
   MACH_MSG_HEADER_SIZE,
   parseBody,
   readPointer,
@@ -57,15 +59,18 @@ import {
   type IpcSpace,
 } from "./ipc-space.js";
 import type { TaskVm } from "./vm-map.js";
-import type { Port, ReceiveWaiter } from "./port.js";
+import { PendingCall, type PendingCalls } from "./pending-call.js";
+import { Port, type ReceiveWaiter } from "./port.js";
+import type { PortSet } from "./port-set.js";
 import { CopyinTally, copyinRight, copyoutRight, releaseSend } from "./ipc-right.js";
-import type { CarriedRight, KMsg, OolRegion } from "./kmsg.js";
+import type { CarriedPort, CarriedRight, KMsg, OolRegion } from "./kmsg.js";
 import {
   cancelReceiver,
   deliverPort,
   deliverSet,
   enqueueKmsg,
   queueFull,
+  wakeSender,
 } from "./message-queue.js";
 
 /** Largest message accepted (inline bytes); bigger data goes out of line. */
@@ -75,8 +80,8 @@ export const MACH_MSG_SIZE_LIMIT = 16 * 1024 * 1024;
 export interface MsgContext {
   readonly space: IpcSpace;
   readonly vm: TaskVm;
-  /** Cancels every wait of the task (run when it dies). */
-  readonly pending: Set<() => void>;
+  /** Every blocked call of the task, cancelled when it dies. */
+  readonly pending: PendingCalls;
 }
 
 export interface ReceiveOutcome {
@@ -92,6 +97,8 @@ type TryResult = number | { full: Port };
 const NO_ITEMS: readonly BodyItem[] = [];
 const NO_RIGHTS = Object.freeze([]) as unknown as CarriedRight[];
 const NO_OOL = Object.freeze([]) as unknown as OolRegion[];
+/** One tally serves every send: validation never re-enters itself, and a tally is reset first. */
+const sendTally = new CopyinTally();
 
 /**
  * One attempt at a send: validates everything first (header, rights, body, memory) so that a
@@ -112,7 +119,8 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
   if (replyDisp === 0 ? replyName !== MACH_PORT_NULL : !MACH_MSG_TYPE_PORT_ANY_SEND(replyDisp))
     return MACH_SEND_INVALID_HEADER;
 
-  const tally = new CopyinTally();
+  const tally = sendTally;
+  tally.reset();
   const destEntry = space.lookup(destName);
   if (
     !space.active ||
@@ -173,8 +181,6 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
   }
 
   // Commit: nothing below can fail.
-  const bytes = buf.slice(0, sendSize);
-  writeU32(bytes, 4, sendSize);
   const destPort = copyinRight(space, destEntry, destDisp) as Port;
   let reply: KMsg["reply"] = null;
   let replyType: PortRightType | 0 = 0;
@@ -187,6 +193,19 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
           ? copyinRight(space, replyEntry, replyDisp)
           : null;
   }
+  if (!complex) {
+    // The in-thread RPC fast path: a simple message to a port whose receiver already waits goes
+    // straight into the receiver's buffer (no kernel copy, no queueing), exactly as the queue
+    // would have handed it over. Checked after the copyins, whose notifications may have woken
+    // that receiver already.
+    const w = directReceiver(destPort, sendSize);
+    if (w) {
+      handOverDirect(w, destPort, destType, reply, replyType, buf, sendSize);
+      return MACH_MSG_SUCCESS;
+    }
+  }
+  const bytes = buf.slice(0, sendSize);
+  writeU32(bytes, 4, sendSize);
   // A simple message carries nothing: it shares the (frozen) empty lists.
   const rights: CarriedRight[] = complex ? [] : NO_RIGHTS;
   const ool: OolRegion[] = complex ? [] : NO_OOL;
@@ -245,6 +264,53 @@ function carried(space: IpcSpace, name: number, disposition: number): KMsg["repl
   return copyinRight(space, space.lookup(name)!, disposition);
 }
 
+/** A send blocked on a full queue: retried when room appears, failed by timeout or death. */
+class SendWait extends PendingCall {
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private done = false;
+  constructor(
+    private readonly ctx: MsgContext,
+    private port: Port,
+    private readonly saved: Uint8Array,
+    private readonly sendSize: number,
+    private readonly resolve: (code: number) => void,
+  ) {
+    super();
+  }
+  arm(option: number, timeout: number): void {
+    this.port.senders.push(this);
+    this.ctx.pending.add(this);
+    if (option & MACH_SEND_TIMEOUT) {
+      this.timer = setTimeout(() => {
+        this.leave();
+        this.finish(MACH_SEND_TIMED_OUT);
+      }, timeout);
+    }
+  }
+  wake(): void {
+    if (this.done) return;
+    const r = trySend(this.ctx, this.saved, this.sendSize);
+    if (typeof r === "number") return this.finish(r);
+    this.port = r.full;
+    this.port.senders.unshift(this); // keep its place at the head of the line
+  }
+  cancel(): void {
+    this.leave();
+    this.finish(MACH_SEND_INVALID_DEST);
+  }
+  private leave(): void {
+    const i = this.port.senders.indexOf(this);
+    if (i >= 0) this.port.senders.splice(i, 1);
+  }
+  private finish(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.pending.delete(this);
+    this.resolve(code);
+  }
+}
+
 /** The send half of mach_msg. Blocks (asynchronously) while the destination queue is full. */
 export function machMsgSend(
   ctx: MsgContext,
@@ -257,67 +323,38 @@ export function machMsgSend(
   if (typeof first === "number") return first;
   if (option & MACH_SEND_TIMEOUT && timeout === 0) return MACH_SEND_TIMED_OUT;
   const saved = buf.slice(0, sendSize); // the caller may reuse its buffer while we wait
-  return new Promise<number>((resolve) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let port = first.full;
-    const finish = (code: number) => {
-      if (timer) clearTimeout(timer);
-      ctx.pending.delete(cancel);
-      resolve(code);
-    };
-    const waiter = {
-      wake: () => {
-        const r = trySend(ctx, saved, sendSize);
-        if (typeof r === "number") return finish(r);
-        port = r.full;
-        port.senders.unshift(waiter); // keep its place at the head of the line
-      },
-    };
-    const cancel = () => {
-      const i = port.senders.indexOf(waiter);
-      if (i >= 0) port.senders.splice(i, 1);
-      finish(MACH_SEND_INVALID_DEST);
-    };
-    port.senders.push(waiter);
-    ctx.pending.add(cancel);
-    if (option & MACH_SEND_TIMEOUT) {
-      timer = setTimeout(() => {
-        const i = port.senders.indexOf(waiter);
-        if (i >= 0) port.senders.splice(i, 1);
-        finish(MACH_SEND_TIMED_OUT);
-      }, timeout);
-    }
-  });
+  return new Promise<number>((resolve) =>
+    new SendWait(ctx, first.full, saved, sendSize, resolve).arm(option, timeout),
+  );
 }
-
-/** How a receive ends: the copied-out message (success), or an error code and a size. */
-type ReceiveDone = (code: number, msg: Uint8Array | null, size: number) => void;
 
 /**
  * A receive in progress: queued on a port's or a set's receivers until a message (or an error)
- * is handed over, the timeout fires or the task dies. One object per blocked receive.
+ * is handed over, the timeout fires or the task dies. One object per blocked receive; `finish`
+ * runs exactly once.
  */
-class ReceiveWait implements ReceiveWaiter {
-  readonly space: IpcSpace;
-  readonly large: boolean;
+abstract class ReceiveWait extends PendingCall implements ReceiveWaiter {
+  space: IpcSpace;
+  large: boolean;
   settled = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** Registered in ctx.pending while blocked: the task's death cancels the receive. */
-  readonly cancel = (): void => {
-    cancelReceiver(this.list, this);
-    this.settle(MACH_RCV_INVALID_NAME, null, 0);
-  };
   constructor(
-    private readonly ctx: MsgContext,
-    private readonly list: ReceiveWaiter[],
-    readonly rcvSize: number,
+    public ctx: MsgContext,
+    public list: ReceiveWaiter[],
+    public rcvSize: number,
     option: number,
-    private readonly done: ReceiveDone,
   ) {
+    super();
     this.space = ctx.space;
     this.large = (option & MACH_RCV_LARGE) !== 0;
   }
+  /** The task died while blocked: the receive fails. */
+  cancel(): void {
+    cancelReceiver(this.list, this);
+    this.settle(MACH_RCV_INVALID_NAME, null, 0);
+  }
   deliver(kmsg: KMsg | null, code: number, size: number): void {
+    if (this.settled) return;
     if (kmsg) this.settle(MACH_MSG_SUCCESS, copyoutKmsg(this.ctx, kmsg), 0);
     else this.settle(code, null, code === MACH_RCV_TOO_LARGE ? size : 0);
   }
@@ -325,58 +362,148 @@ class ReceiveWait implements ReceiveWaiter {
     if (this.settled) return;
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    this.ctx.pending.delete(this.cancel);
-    this.done(code, msg, size);
+    this.ctx.pending.delete(this);
+    this.finish(code, msg, size);
   }
+  protected abstract finish(code: number, msg: Uint8Array | null, size: number): void;
 }
 
 /**
- * Starts a receive; `done` runs exactly once, synchronously if a message (or an error) is
- * there at once, else when one arrives, the timeout fires or the task dies.
+ * A receive of an in-thread mach_msg: the message lands straight in the caller's buffer. Its
+ * objects are recycled: one that has ended is referenced by no list, timer or task any more.
  */
-function receive(
-  ctx: MsgContext,
-  option: number,
-  rcvSize: number,
-  rcvName: number,
-  timeout: number,
-  done: ReceiveDone,
-): void {
-  const { space } = ctx;
-  const e = space.active ? space.lookup(rcvName) : undefined;
-  let port: Port | null = null;
-  let list: ReceiveWaiter[];
-  if (e && e.type & ENTRY_RECEIVE) {
-    port = e.port!;
-    if (port.set) return done(MACH_RCV_IN_SET, null, 0);
-    list = port.receivers;
-  } else if (e && e.type & ENTRY_PSET) {
-    list = e.pset!.receivers;
-  } else {
-    return done(MACH_RCV_INVALID_NAME, null, 0);
+class BufferReceive extends ReceiveWait {
+  /** The code, when the receive ended before anyone waited on it (-1 while pending). */
+  code = -1;
+  resolve: ((code: number) => void) | null = null;
+  constructor(
+    ctx: MsgContext,
+    list: ReceiveWaiter[],
+    public buf: Uint8Array,
+    rcvSize: number,
+    option: number,
+  ) {
+    super(ctx, list, rcvSize, option);
   }
-  const w = new ReceiveWait(ctx, list, rcvSize, option, done);
-  list.push(w);
-  if (port) deliverPort(port);
-  else deliverSet(e.pset!);
-  if (w.settled) return;
-  if (option & MACH_RCV_TIMEOUT && timeout === 0) {
-    cancelReceiver(list, w);
-    w.settled = true;
-    return done(MACH_RCV_TIMED_OUT, null, 0);
+
+  /** A receive object, recycled when one is free. */
+  static take(
+    ctx: MsgContext,
+    list: ReceiveWaiter[],
+    buf: Uint8Array,
+    rcvSize: number,
+    option: number,
+  ): BufferReceive {
+    const w = freeReceives.pop();
+    if (!w) return new BufferReceive(ctx, list, buf, rcvSize, option);
+    w.ctx = ctx;
+    w.space = ctx.space;
+    w.list = list;
+    w.buf = buf;
+    w.rcvSize = rcvSize;
+    w.large = (option & MACH_RCV_LARGE) !== 0;
+    w.settled = false;
+    w.timer = undefined;
+    w.code = -1;
+    w.resolve = null;
+    return w;
   }
-  ctx.pending.add(w.cancel);
-  if (option & MACH_RCV_TIMEOUT) {
-    w.timer = setTimeout(() => {
-      cancelReceiver(list, w);
-      w.settle(MACH_RCV_TIMED_OUT, null, 0);
-    }, timeout);
+
+  /** Gives an ended receive back for reuse, dropping what it referenced. */
+  recycle(): void {
+    if (freeReceives.length >= MAX_FREE_RECEIVES) return;
+    this.buf = NO_BUFFER;
+    this.list = NO_WAITERS;
+    this.resolve = null;
+    freeReceives.push(this);
+  }
+
+  protected finish(code: number, msg: Uint8Array | null, size: number): void {
+    if (msg) this.buf.set(msg);
+    else if (code === MACH_RCV_TOO_LARGE && this.buf.length >= 8) writeU32(this.buf, 4, size);
+    this.done(code);
+  }
+  /**
+   * Ends a receive whose message (if any) is in `buf`: resolves the caller's promise, or leaves
+   * the code for receiveIntoBuffer when it ended before returning.
+   */
+  done(code: number): void {
+    const resolve = this.resolve;
+    if (resolve) {
+      this.recycle();
+      resolve(code);
+    } else {
+      this.code = code;
+    }
   }
 }
 
-function outcomeOf(code: number, msg: Uint8Array | null, size: number): ReceiveOutcome {
-  if (msg) return { code, msg };
-  return code === MACH_RCV_TOO_LARGE ? { code, size } : { code };
+const MAX_FREE_RECEIVES = 32;
+const freeReceives: BufferReceive[] = [];
+const NO_BUFFER = new Uint8Array(0);
+const NO_WAITERS: ReceiveWaiter[] = [];
+
+// Promise executors that store their resolve function here (one shared closure instead of one
+// per blocked call); whoever constructs the promise takes it at once.
+let capturedCode: ((code: number) => void) | null = null;
+const captureCode = (resolve: (code: number) => void): void => {
+  capturedCode = resolve;
+};
+
+/** A receive whose message is returned (isolated tasks' system calls). */
+class OutcomeReceive extends ReceiveWait {
+  outcome: ReceiveOutcome | null = null;
+  resolve: ((o: ReceiveOutcome) => void) | null = null;
+  protected finish(code: number, msg: Uint8Array | null, size: number): void {
+    const o: ReceiveOutcome = msg
+      ? { code, msg }
+      : code === MACH_RCV_TOO_LARGE
+        ? { code, size }
+        : { code };
+    if (this.resolve) this.resolve(o);
+    else this.outcome = o;
+  }
+}
+
+/** Where a receive on `rcvName` waits: a port (not in a set), a port set, or an error code. */
+function receiveSource(ctx: MsgContext, rcvName: number): Port | PortSet | number {
+  const { space } = ctx;
+  const e = space.active ? space.lookup(rcvName) : undefined;
+  if (e && e.type & ENTRY_RECEIVE) {
+    const port = e.port!;
+    return port.set ? MACH_RCV_IN_SET : port;
+  }
+  if (e && e.type & ENTRY_PSET) return e.pset!;
+  return MACH_RCV_INVALID_NAME;
+}
+
+/**
+ * Starts a receive: the wait joins its source's receivers and takes a message at once if one is
+ * there; else it stays blocked until one arrives, the timeout fires or the task dies.
+ */
+function startReceive(
+  ctx: MsgContext,
+  w: ReceiveWait,
+  source: Port | PortSet,
+  option: number,
+  timeout: number,
+): void {
+  w.list.push(w);
+  if (source instanceof Port) deliverPort(source);
+  else deliverSet(source);
+  if (w.settled) return;
+  if (option & MACH_RCV_TIMEOUT && timeout === 0) {
+    cancelReceiver(w.list, w);
+    w.settle(MACH_RCV_TIMED_OUT, null, 0);
+    return;
+  }
+  ctx.pending.add(w);
+  if (option & MACH_RCV_TIMEOUT) {
+    w.timer = setTimeout(() => {
+      cancelReceiver(w.list, w);
+      w.settle(MACH_RCV_TIMED_OUT, null, 0);
+    }, timeout);
+  }
 }
 
 /** The receive half: the oldest message of the port (or of any member of the set). */
@@ -387,36 +514,113 @@ export function machMsgReceive(
   rcvName: number,
   timeout: number,
 ): ReceiveOutcome | Promise<ReceiveOutcome> {
-  let now: ReceiveOutcome | null = null;
-  let later: ((o: ReceiveOutcome) => void) | null = null;
-  receive(ctx, option, rcvSize, rcvName, timeout, (code, msg, size) => {
-    const o = outcomeOf(code, msg, size);
-    if (later) later(o);
-    else now = o;
+  const source = receiveSource(ctx, rcvName);
+  if (typeof source === "number") return { code: source };
+  const w = new OutcomeReceive(ctx, source.receivers, rcvSize, option);
+  startReceive(ctx, w, source, option, timeout);
+  if (w.outcome) return w.outcome;
+  return new Promise<ReceiveOutcome>((resolve) => {
+    w.resolve = resolve;
   });
-  if (now) return now;
-  return new Promise<ReceiveOutcome>((resolve) => (later = resolve));
+}
+
+/**
+ * The receiver a simple message of `size` bytes can be handed to directly: the oldest in-thread
+ * receive blocked on `port` (or on its set), when nothing is queued ahead of the message. (A
+ * receive blocks on a set only while no member has a message: every enqueue and every join
+ * hands messages over to waiting receivers first.)
+ */
+function directReceiver(port: Port, size: number): BufferReceive | null {
+  // Ports that fast lanes watch see every message through enqueueKmsg.
+  if (!port.active || port.queue.length !== 0 || port.laneWatch) return null;
+  const w = port.set ? port.set.receivers[0] : port.receivers[0];
+  return w instanceof BufferReceive && size <= w.rcvSize ? w : null;
+}
+
+/**
+ * Hands a simple message over to `w` as the queue would: the receiver leaves its list, the
+ * message takes the port's sequence number, its rights are copied out into the receiver's
+ * space and the receive completes; then a blocked sender may go.
+ */
+function handOverDirect(
+  w: BufferReceive,
+  port: Port,
+  destType: PortRightType,
+  reply: CarriedPort,
+  replyType: PortRightType | 0,
+  src: Uint8Array,
+  size: number,
+): void {
+  w.list.shift();
+  const out = w.buf;
+  if (out !== src) {
+    // What the copyout leaves as sent: the header's padding words and id, and the body.
+    copyWord(out, src, 12);
+    copyWord(out, src, 20);
+    copyWord(out, src, HDR_ID);
+    if (size > MACH_MSG_HEADER_SIZE) copyBytes(out, src, MACH_MSG_HEADER_SIZE, size);
+  }
+  writeU32(out, 4, size);
+  writeU32(out, HDR_SEQNO, port.seqno);
+  port.seqno = (port.seqno + 1) >>> 0;
+  copyoutHeader(w.space, out, port, destType, reply, replyType, 0);
+  w.settled = true;
+  if (w.timer) clearTimeout(w.timer);
+  w.ctx.pending.delete(w);
+  w.done(MACH_MSG_SUCCESS);
+  wakeSender(port);
+}
+
+function copyWord(out: Uint8Array, src: Uint8Array, at: number): void {
+  out[at] = src[at]!;
+  out[at + 1] = src[at + 1]!;
+  out[at + 2] = src[at + 2]!;
+  out[at + 3] = src[at + 3]!;
+}
+
+/** Copies bytes [from, to) (4-byte aligned); short runs without a temporary view. */
+function copyBytes(out: Uint8Array, src: Uint8Array, from: number, to: number): void {
+  if (to - from > 256) {
+    out.set(src.subarray(from, to), from);
+    return;
+  }
+  for (let i = from; i < to; i += 4) {
+    out[i] = src[i]!;
+    out[i + 1] = src[i + 1]!;
+    out[i + 2] = src[i + 2]!;
+    out[i + 3] = src[i + 3]!;
+  }
+}
+
+/**
+ * Copyout of the header: the destination right is used up, the reply right gets a name in the
+ * receiver's space, and bits (keeping `complex`), remote and local are rewritten as the
+ * receiver sees them.
+ */
+function copyoutHeader(
+  space: IpcSpace,
+  bytes: Uint8Array,
+  dest: Port,
+  destType: PortRightType,
+  reply: CarriedPort,
+  replyType: PortRightType | 0,
+  complex: number,
+): void {
+  const destName = dest.receiverEntry?.name ?? MACH_PORT_NULL;
+  if (destType === MACH_MSG_TYPE_PORT_SEND) releaseSend(dest);
+  else dest.sorights--; // the send-once right is used up by this delivery
+  const replyName = replyType ? copyoutRight(space, reply, replyType) : MACH_PORT_NULL;
+  writeU32(bytes, 0, MACH_MSGH_BITS(replyType, destType) | complex);
+  writeU32(bytes, HDR_REMOTE, replyName);
+  writeU32(bytes, HDR_LOCAL, destName);
 }
 
 /** Copyout: the message's rights get names in the receiver's space, its regions addresses. */
 export function copyoutKmsg(ctx: MsgContext, kmsg: KMsg): Uint8Array {
   const { space } = ctx;
   const bytes = kmsg.bytes;
-  const dest = kmsg.dest;
-  const destName = dest.receiverEntry?.name ?? MACH_PORT_NULL;
-  if (kmsg.destType === MACH_MSG_TYPE_PORT_SEND) releaseSend(dest);
-  else dest.sorights--; // the send-once right is used up by this delivery
-  const replyName = kmsg.replyType
-    ? copyoutRight(space, kmsg.reply, kmsg.replyType)
-    : MACH_PORT_NULL;
-  const oldBits = readU32(bytes, 0);
-  writeU32(
-    bytes,
-    0,
-    MACH_MSGH_BITS(kmsg.replyType, kmsg.destType) | (oldBits & MACH_MSGH_BITS_COMPLEX),
-  );
-  writeU32(bytes, HDR_REMOTE, replyName);
-  writeU32(bytes, HDR_LOCAL, destName);
+  const complex = readU32(bytes, 0) & MACH_MSGH_BITS_COMPLEX;
+  copyoutHeader(space, bytes, kmsg.dest, kmsg.destType, kmsg.reply, kmsg.replyType, complex);
   for (const r of kmsg.rights) writeU32(bytes, r.offset, copyoutRight(space, r.port, r.type));
   for (const o of kmsg.ool) {
     if (o.data.bytes.length === 0) {
@@ -450,16 +654,19 @@ function receiveIntoBuffer(
 ): Promise<number> {
   if (!Number.isInteger(rcvSize) || rcvSize < 0 || rcvSize > buf.length)
     return Promise.resolve(MACH_RCV_INVALID_DATA);
-  let now = -1;
-  let later: ((code: number) => void) | null = null;
-  receive(ctx, option, rcvSize, rcvName, timeout, (code, msg, size) => {
-    if (msg) buf.set(msg);
-    else if (code === MACH_RCV_TOO_LARGE && buf.length >= 8) writeU32(buf, 4, size);
-    if (later) later(code);
-    else now = code;
-  });
-  if (now !== -1) return Promise.resolve(now);
-  return new Promise<number>((resolve) => (later = resolve));
+  const source = receiveSource(ctx, rcvName);
+  if (typeof source === "number") return Promise.resolve(source);
+  const w = BufferReceive.take(ctx, source.receivers, buf, rcvSize, option);
+  startReceive(ctx, w, source, option, timeout);
+  if (w.settled) {
+    const code = w.code;
+    w.recycle();
+    return Promise.resolve(code);
+  }
+  const p = new Promise<number>(captureCode);
+  w.resolve = capturedCode;
+  capturedCode = null;
+  return p;
 }
 
 /**

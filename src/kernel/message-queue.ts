@@ -19,6 +19,7 @@ export function enqueueKmsg(kmsg: KMsg): void {
   kmsg.stamp = nextStamp();
   kmsg.dest.queue.push(kmsg);
   deliverPort(kmsg.dest);
+  kmsg.dest.laneWatch?.(kmsg.dest);
 }
 
 export function deliverPort(port: Port): void {

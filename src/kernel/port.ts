@@ -19,6 +19,56 @@ export interface SendWaiter {
   wake(): void;
 }
 
+/**
+ * The entries holding send or send-once rights to one port, oldest first: a list threaded
+ * through the entries themselves (an entry names rights to one port at most), so that the
+ * send-once right of every RPC joins and leaves it without allocating or hashing.
+ */
+export class PortHolders implements Iterable<IpcEntry> {
+  private head: IpcEntry | null = null;
+  private tail: IpcEntry | null = null;
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  has(e: IpcEntry): boolean {
+    return e.holderOf === this;
+  }
+
+  add(e: IpcEntry): this {
+    if (e.holderOf === this) return this;
+    e.holderOf?.delete(e);
+    e.holderOf = this;
+    e.prevHolder = this.tail;
+    e.nextHolder = null;
+    if (this.tail) this.tail.nextHolder = e;
+    else this.head = e;
+    this.tail = e;
+    this.count++;
+    return this;
+  }
+
+  delete(e: IpcEntry): boolean {
+    if (e.holderOf !== this) return false;
+    const { prevHolder: prev, nextHolder: next } = e;
+    if (prev) prev.nextHolder = next;
+    else this.head = next;
+    if (next) next.prevHolder = prev;
+    else this.tail = prev;
+    e.holderOf = null;
+    e.prevHolder = null;
+    e.nextHolder = null;
+    this.count--;
+    return true;
+  }
+
+  *[Symbol.iterator](): Iterator<IpcEntry> {
+    for (let e = this.head; e; e = e.nextHolder) yield e;
+  }
+}
+
 let nextPortId = 1;
 
 export class Port {
@@ -61,10 +111,12 @@ export class Port {
   /** The port set this port is a member of (then receives go through the set). */
   set: PortSet | null = null;
   /** Entries in any space that hold send or send-once rights to this port. */
-  readonly holders = new Set<IpcEntry>();
+  readonly holders = new PortHolders();
 
   readonly receivers: ReceiveWaiter[] = [];
   readonly senders: SendWaiter[] = [];
+  /** Fast RPC lanes watching this port's queue (fast-lane-kernel.ts): run after each enqueue. */
+  laneWatch: ((port: Port) => void) | null = null;
 
   /** Kernel-wide bookkeeping: called when the port is finally gone (inactive, no rights). */
   constructor(readonly registry: Set<Port>) {

@@ -4,6 +4,7 @@
 import { IpcSpace } from "./ipc-space.js";
 import { VmMap, type TaskVm } from "./vm-map.js";
 import { machMsg, type MsgContext } from "./mach-msg.js";
+import { PendingCalls } from "./pending-call.js";
 import {
   KERN_INVALID_TASK,
   MACH_RCV_INVALID_NAME,
@@ -41,7 +42,7 @@ export class Task implements TaskApi, MsgContext {
   readonly vm: TaskVm;
   /** The kernel's table of memory-object mappings (vm_map), shared by every task of a kernel. */
   readonly mappings: MappingTable;
-  readonly pending = new Set<() => void>();
+  readonly pending = new PendingCalls();
   state: TaskState = "running";
   /** Why the task died (killed, threw, worker exit). */
   deathReason = "";
@@ -67,8 +68,7 @@ export class Task implements TaskApi, MsgContext {
     if (this.state === "dead") return;
     this.state = "dead";
     this.deathReason = reason;
-    for (const cancel of [...this.pending]) cancel();
-    this.pending.clear();
+    this.pending.cancelAll();
     destroySpace(this.space);
     this.vm.clear();
     for (const l of this.deathListeners.splice(0)) l(reason);

@@ -25,7 +25,8 @@ import { MACH_PORT_RIGHT_RECEIVE } from "../port-right.js";
 import type { TaskApi } from "../task-api.js";
 import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
 import { destroyMessage } from "./destroy.js";
-import type { MigField, MigRoutineSpec } from "./spec.js";
+import type { MigField, MigMessageSpec, MigRoutineSpec } from "./spec.js";
+import type { MaybePromise } from "./server.js";
 
 /** A routine's outcome: its out arguments, or the error code (KERN_*, MACH_*, MIG_*, D_*...). */
 export type MigResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: kern_return_t };
@@ -42,10 +43,14 @@ export const MIG_REPLY_HEADER_SIZE = 40;
 const RETCODE_TYPE = 0x10012002; // INTEGER_32, 32 bits, 1, inline
 const freeReplyPorts = new WeakMap<TaskApi, number[]>();
 
+/** A cached reply port of `task`, if one is free (the synchronous half of mig_get_reply_port). */
+function takeReplyPort(task: TaskApi): number | undefined {
+  return freeReplyPorts.get(task)?.pop();
+}
+
 /** mig_get_reply_port: a receive right of the task for one call (reused after a clean reply). */
 export async function mig_get_reply_port(task: TaskApi): Promise<{ kr: kern_return_t; name: number }> {
-  const free = freeReplyPorts.get(task);
-  const name = free?.pop();
+  const name = takeReplyPort(task);
   if (name !== undefined) return { kr: KERN_SUCCESS, name };
   return task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
 }
@@ -70,66 +75,112 @@ export async function mig_release_reply_ports(task: TaskApi): Promise<void> {
   for (const name of free) await mig_dealloc_reply_port(task, name);
 }
 
+// Message buffers of calls in flight: a call takes one and gives it back once the reply is
+// decoded (decoding copies every value out), so a steady stream of calls allocates none.
+const POOLED_BUFFER_SIZE = 1024;
+const freeBuffers: Uint8Array[] = [];
+
+function takeBuffer(length: number): Uint8Array {
+  if (length > POOLED_BUFFER_SIZE) return new Uint8Array(length);
+  return freeBuffers.pop() ?? new Uint8Array(POOLED_BUFFER_SIZE);
+}
+
+function giveBuffer(buf: Uint8Array): void {
+  if (buf.length === POOLED_BUFFER_SIZE && freeBuffers.length < 16) freeBuffers.push(buf);
+}
+
 interface BuiltRequest {
+  /** The message (its first `size` bytes); the buffer may be longer, from the pool. */
   readonly buf: Uint8Array;
   readonly size: number;
+  /** Bytes the reply may take (the receive size): the request's or the reply's maximum. */
+  readonly rcvSize: number;
   readonly temps: readonly number[];
 }
 
-/** Serializes the request's fields, copies out-of-line data into fresh regions, writes the body. */
-async function buildBody(
-  task: TaskApi,
-  fields: readonly MigField[],
-  values: MigValues,
-  capacity: number,
-): Promise<{ buf: Uint8Array; size: number; temps: number[]; serialized: SerializedField[] } | number> {
-  const serialized: SerializedField[] = [];
-  let size = MACH_MSG_HEADER_SIZE;
-  for (const f of fields) {
-    const s = serializeField(f, values[f.name]);
-    if (typeof s === "number") return s;
-    serialized.push(s);
-    size += fieldWireSize(s);
-  }
-  const ool = new Map<SerializedField, number>();
-  const temps: number[] = [];
-  for (const s of serialized) {
-    if (s.inline || s.data.length === 0) continue;
-    const r = await task.vm_allocate(s.data.length);
-    if (r.kr !== KERN_SUCCESS) {
-      for (const t of temps) await task.vm_deallocate(t);
-      return r.kr;
-    }
-    task.vm_region(r.address)!.set(s.data);
-    ool.set(s, r.address);
-    if (!s.field.dealloc) temps.push(r.address);
-  }
-  const buf = new Uint8Array(Math.max(size, capacity));
-  writeFields(buf, serialized, ool);
-  return { buf, size, temps, serialized };
-}
+const NO_TEMPS: readonly number[] = [];
+const NO_OOL: ReadonlyMap<SerializedField, number> = new Map();
 
-async function buildRequest(
+/**
+ * Builds a request: serializes the fields, copies out-of-line data into fresh regions, writes
+ * header and body. Synchronous unless something goes out of line (vm_allocate); an argument that
+ * cannot be encoded gives its error code.
+ */
+function buildRequest(
   task: TaskApi,
   r: MigRoutineSpec,
   dest: number,
   replyPort: number,
   replyDisposition: number,
   values: MigValues,
-): Promise<BuiltRequest | number> {
+): MaybePromise<BuiltRequest | number> {
   const capacity = r.reply ? Math.max(r.reply.maxSize, MIG_REPLY_HEADER_SIZE) : 0;
-  const body = await buildBody(task, r.request.fields, values, capacity);
-  if (typeof body === "number") return body;
-  const complex = needsComplex(r.request, body.serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
-  writeHeader(body.buf, {
+  const serialized: SerializedField[] = [];
+  let size = MACH_MSG_HEADER_SIZE;
+  let ool = false;
+  for (const f of r.request.fields) {
+    const s = serializeField(f, values[f.name]);
+    if (typeof s === "number") return s;
+    serialized.push(s);
+    size += fieldWireSize(s);
+    if (!s.inline && s.data.length > 0) ool = true;
+  }
+  const rcvSize = Math.max(size, capacity);
+  if (ool) return buildOolRequest(task, r, dest, replyPort, replyDisposition, serialized, size, rcvSize);
+  const buf = takeBuffer(rcvSize);
+  writeRequest(buf, r, dest, replyPort, replyDisposition, serialized, NO_OOL, size);
+  return { buf, size, rcvSize, temps: NO_TEMPS };
+}
+
+/** buildRequest's out-of-line case: each region is copied into fresh task memory first. */
+async function buildOolRequest(
+  task: TaskApi,
+  r: MigRoutineSpec,
+  dest: number,
+  replyPort: number,
+  replyDisposition: number,
+  serialized: readonly SerializedField[],
+  size: number,
+  rcvSize: number,
+): Promise<BuiltRequest | number> {
+  const ool = new Map<SerializedField, number>();
+  const temps: number[] = [];
+  for (const s of serialized) {
+    if (s.inline || s.data.length === 0) continue;
+    const a = await task.vm_allocate(s.data.length);
+    if (a.kr !== KERN_SUCCESS) {
+      for (const t of temps) await task.vm_deallocate(t);
+      return a.kr;
+    }
+    task.vm_region(a.address)!.set(s.data);
+    ool.set(s, a.address);
+    if (!s.field.dealloc) temps.push(a.address);
+  }
+  const buf = takeBuffer(rcvSize);
+  writeRequest(buf, r, dest, replyPort, replyDisposition, serialized, ool, size);
+  return { buf, size, rcvSize, temps };
+}
+
+function writeRequest(
+  buf: Uint8Array,
+  r: MigRoutineSpec,
+  dest: number,
+  replyPort: number,
+  replyDisposition: number,
+  serialized: readonly SerializedField[],
+  ool: ReadonlyMap<SerializedField, number>,
+  size: number,
+): void {
+  if (serialized.length > 0) writeFields(buf, serialized, ool);
+  const complex = needsComplex(r.request, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
+  writeHeader(buf, {
     bits: (MACH_MSGH_BITS(r.requestDisposition, replyPort === MACH_PORT_NULL ? 0 : replyDisposition) | complex) >>> 0,
-    size: body.size,
+    size,
     remote: dest,
     local: replyPort,
     seqno: 0,
     id: r.id,
   });
-  return { buf: body.buf, size: body.size, temps: body.temps };
 }
 
 async function freeTemps(task: TaskApi, temps: readonly number[]): Promise<void> {
@@ -139,13 +190,17 @@ async function freeTemps(task: TaskApi, temps: readonly number[]): Promise<void>
 /** A simpleroutine: the request is sent, nothing comes back. Returns mach_msg's code. */
 export async function migSend(task: TaskApi, r: MigRoutineSpec, dest: number, values: MigValues, options: MigCallOptions = {}): Promise<kern_return_t> {
   const replyPort = (values["@reply"] as number | undefined) ?? MACH_PORT_NULL;
-  const built = await buildRequest(task, r, dest, replyPort, r.userReplyDisposition ?? 0, values);
+  let built = buildRequest(task, r, dest, replyPort, r.userReplyDisposition ?? 0, values);
+  if (isPromiseLike(built)) built = await built;
   if (typeof built === "number") return built;
   const option = MACH_SEND_MSG | (options.timeout !== undefined ? MACH_SEND_TIMEOUT : 0) | (options.msgOption ?? 0);
   const kr = await task.mach_msg(built.buf, option, built.size, 0, MACH_PORT_NULL, options.timeout ?? 0);
-  await freeTemps(task, built.temps);
+  giveBuffer(built.buf);
+  if (built.temps.length > 0) await freeTemps(task, built.temps);
   return kr;
 }
+
+const NO_OPTIONS: MigCallOptions = {};
 
 /**
  * A routine: sends the request with a send-once right to a reply port and receives the reply on
@@ -158,7 +213,7 @@ export async function migCall(
   r: MigRoutineSpec,
   dest: number,
   values: MigValues,
-  options: MigCallOptions = {},
+  options: MigCallOptions = NO_OPTIONS,
 ): Promise<MigResult<MigValues>> {
   const reply = r.reply;
   if (!reply) return { ok: false, code: MIG_TYPE_ERROR };
@@ -166,12 +221,17 @@ export async function migCall(
   let replyPort: number;
   if (userReply !== undefined) replyPort = userReply;
   else {
-    const got = await mig_get_reply_port(task);
-    if (got.kr !== KERN_SUCCESS) return { ok: false, code: got.kr };
-    replyPort = got.name;
+    const cached = takeReplyPort(task);
+    if (cached !== undefined) replyPort = cached;
+    else {
+      const got = await task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
+      if (got.kr !== KERN_SUCCESS) return { ok: false, code: got.kr };
+      replyPort = got.name;
+    }
   }
   const disposition = userReply !== undefined ? (r.userReplyDisposition ?? MACH_MSG_TYPE_MAKE_SEND_ONCE) : MACH_MSG_TYPE_MAKE_SEND_ONCE;
-  const built = await buildRequest(task, r, dest, replyPort, disposition, values);
+  let built = buildRequest(task, r, dest, replyPort, disposition, values);
+  if (isPromiseLike(built)) built = await built;
   if (typeof built === "number") {
     if (userReply === undefined) mig_put_reply_port(task, replyPort);
     return { ok: false, code: built };
@@ -179,28 +239,51 @@ export async function migCall(
   const timed = options.timeout !== undefined;
   const option = MACH_SEND_MSG | MACH_RCV_MSG | (timed ? MACH_RCV_TIMEOUT : 0) | (options.msgOption ?? 0);
   const { buf } = built;
-  const mr = await task.mach_msg(buf, option, built.size, buf.length, replyPort, options.timeout ?? 0);
-  await freeTemps(task, built.temps);
-  if (mr !== MACH_MSG_SUCCESS) {
-    if (userReply === undefined) await mig_dealloc_reply_port(task, replyPort);
-    return { ok: false, code: mr };
-  }
-  const id = readU32(buf, 28) | 0;
-  if (id !== r.id + 100) {
-    await destroyMessage(task, buf);
-    if (id === MACH_NOTIFY_SEND_ONCE) {
-      if (userReply === undefined) mig_put_reply_port(task, replyPort);
-      return { ok: false, code: MIG_SERVER_DIED };
-    }
-    if (userReply === undefined) await mig_dealloc_reply_port(task, replyPort);
-    return { ok: false, code: MIG_REPLY_MISMATCH };
-  }
-  if (userReply === undefined) mig_put_reply_port(task, replyPort);
-  const out = await decodeReply(task, buf, reply.fields, reply.complex, r.countInOut ? limitsOf(r, values) : undefined);
-  if (!out.ok) {
-    await destroyMessage(task, buf);
+  const mr = await task.mach_msg(buf, option, built.size, built.rcvSize, replyPort, options.timeout ?? 0);
+  if (built.temps.length > 0) await freeTemps(task, built.temps);
+  let out: MigResult<MigValues>;
+  try {
+    const checked = checkReply(task, r, reply, values, userReply, replyPort, buf, mr);
+    out = isPromiseLike(checked) ? await checked : checked;
+  } finally {
+    giveBuffer(buf);
   }
   return out;
+}
+
+/** What the call's mach_msg brought back, checked as GNU MIG's user stubs check a reply. */
+function checkReply(
+  task: TaskApi,
+  r: MigRoutineSpec,
+  reply: MigMessageSpec,
+  values: MigValues,
+  userReply: number | undefined,
+  replyPort: number,
+  buf: Uint8Array,
+  mr: kern_return_t,
+): MaybePromise<MigResult<MigValues>> {
+  if (mr !== MACH_MSG_SUCCESS) {
+    if (userReply !== undefined) return { ok: false, code: mr };
+    return mig_dealloc_reply_port(task, replyPort).then(() => ({ ok: false, code: mr }));
+  }
+  const id = readU32(buf, 28) | 0;
+  if (id !== r.id + 100) return mismatchedReply(task, userReply, replyPort, buf, id);
+  if (userReply === undefined) mig_put_reply_port(task, replyPort);
+  const out = decodeReply(task, buf, reply, r.countInOut ? limitsOf(r, values) : undefined);
+  if (isPromiseLike(out)) return out.then((o) => (o.ok ? o : destroyMessage(task, buf).then(() => o)));
+  if (!out.ok) return destroyMessage(task, buf).then(() => out);
+  return out;
+}
+
+/** A reply of another id: a send-once notification (the server died) or a stray message. */
+async function mismatchedReply(task: TaskApi, userReply: number | undefined, replyPort: number, buf: Uint8Array, id: number): Promise<MigResult<MigValues>> {
+  await destroyMessage(task, buf);
+  if (id === MACH_NOTIFY_SEND_ONCE) {
+    if (userReply === undefined) mig_put_reply_port(task, replyPort);
+    return { ok: false, code: MIG_SERVER_DIED };
+  }
+  if (userReply === undefined) await mig_dealloc_reply_port(task, replyPort);
+  return { ok: false, code: MIG_REPLY_MISMATCH };
 }
 
 function limitsOf(r: MigRoutineSpec, values: MigValues): Record<string, number> {
@@ -212,34 +295,55 @@ function limitsOf(r: MigRoutineSpec, values: MigValues): Record<string, number> 
   return limits;
 }
 
-/** The user stub's reply TypeCheck; fields[0] is RetCode. */
-async function decodeReply(
+function isPromiseLike<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+// The reply fields after RetCode, per reply spec (decodeReply checks RetCode itself).
+const bodyFieldsOf = new WeakMap<MigMessageSpec, readonly MigField[]>();
+
+function replyBodyFields(reply: MigMessageSpec): readonly MigField[] {
+  let f = bodyFieldsOf.get(reply);
+  if (!f) bodyFieldsOf.set(reply, (f = reply.fields.slice(1)));
+  return f;
+}
+
+/** The user stub's reply TypeCheck; fields[0] is RetCode. Synchronous unless out-of-line data
+ * arrived (its regions are deallocated once decoded). */
+function decodeReply(
   task: TaskApi,
   buf: Uint8Array,
-  fields: readonly MigField[],
-  complex: "yes" | "no" | "dynamic",
+  reply: MigMessageSpec,
   limits: Record<string, number> | undefined,
-): Promise<MigResult<MigValues>> {
+): MaybePromise<MigResult<MigValues>> {
   const size = readU32(buf, 4);
   const bits = readU32(buf, 0);
   const simple = (bits & MACH_MSGH_BITS_COMPLEX) === 0;
+  const complex = reply.complex;
   if (size < MIG_REPLY_HEADER_SIZE || size > buf.length) return { ok: false, code: MIG_TYPE_ERROR };
   if (readU32(buf, 32) !== RETCODE_TYPE) return { ok: false, code: MIG_TYPE_ERROR };
   const retCode = readU32(buf, 36) | 0;
   if (retCode !== KERN_SUCCESS && size === MIG_REPLY_HEADER_SIZE && simple) return { ok: false, code: retCode };
   if ((complex === "yes" && simple) || (complex === "no" && !simple)) return { ok: false, code: MIG_TYPE_ERROR };
   if (retCode !== KERN_SUCCESS) return { ok: false, code: retCode };
+  const fields = replyBodyFields(reply);
+  if (fields.length === 0 && size === MIG_REPLY_HEADER_SIZE) return { ok: true, value: {} };
   const region = (addr: number, length: number) => {
     const reg = task.vm_region(addr);
     return reg && reg.length >= length ? reg.subarray(0, length) : undefined;
   };
   let d: ReturnType<typeof decodeFields>;
   try {
-    d = decodeFields(buf, size, fields.slice(1), region, MIG_REPLY_HEADER_SIZE, limits);
+    d = decodeFields(buf, size, fields, region, MIG_REPLY_HEADER_SIZE, limits);
   } catch {
     d = { ok: false, tooLarge: false };
   }
   if (!d.ok) return { ok: false, code: d.tooLarge ? MIG_ARRAY_TOO_LARGE : MIG_TYPE_ERROR };
-  for (const a of d.oolAddresses) await task.vm_deallocate(a);
-  return { ok: true, value: d.values };
+  const value = d.values;
+  if (d.oolAddresses.length === 0) return { ok: true, value };
+  const addresses = d.oolAddresses;
+  return (async () => {
+    for (const a of addresses) await task.vm_deallocate(a);
+    return { ok: true, value } as const;
+  })();
 }

@@ -46,46 +46,63 @@ function elemBytes(f: MigField): number {
   return f.size / 8;
 }
 
-function writeElement(dv: DataView, off: number, f: MigField, v: unknown): boolean {
+// Integers go byte by byte (cheaper than a DataView per field); floats and 64-bit integers go
+// through one scratch DataView.
+const scratch = new DataView(new ArrayBuffer(8));
+
+function copyScratch(dst: Uint8Array, off: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[off + i] = scratch.getUint8(i);
+}
+
+function fromScratch(src: Uint8Array, off: number, n: number): DataView {
+  for (let i = 0; i < n; i++) scratch.setUint8(i, src[off + i]!);
+  return scratch;
+}
+
+function writeElement(dst: Uint8Array, off: number, f: MigField, v: unknown): boolean {
   switch (f.elem) {
     case "u8":
       if (typeof v !== "number") return false;
-      dv.setUint8(off, v & 0xff);
+      dst[off] = v & 0xff;
       return true;
     case "i16":
       if (typeof v !== "number") return false;
-      dv.setInt16(off, v, true);
+      dst[off] = v & 0xff;
+      dst[off + 1] = (v >> 8) & 0xff;
       return true;
     case "i32":
     case "name":
     case "port":
       if (typeof v !== "number") return false;
-      dv.setUint32(off, v >>> 0, true);
+      writeU32(dst, off, v >>> 0);
       return true;
     case "bool":
       if (typeof v !== "boolean") return false;
-      dv.setUint32(off, v ? 1 : 0, true);
+      writeU32(dst, off, v ? 1 : 0);
       return true;
     case "i64":
       if (typeof v !== "bigint") return false;
-      dv.setBigUint64(off, BigInt.asUintN(64, v), true);
+      scratch.setBigUint64(0, BigInt.asUintN(64, v), true);
+      copyScratch(dst, off, 8);
       return true;
     case "f32":
       if (typeof v !== "number") return false;
-      dv.setFloat32(off, v, true);
+      scratch.setFloat32(0, v, true);
+      copyScratch(dst, off, 4);
       return true;
     case "f64":
       if (typeof v !== "number") return false;
-      dv.setFloat64(off, v, true);
+      scratch.setFloat64(0, v, true);
+      copyScratch(dst, off, 8);
       return true;
     case "poly": {
       if (f.sendName !== -1 && typeof v === "number") {
-        dv.setUint32(off, v >>> 0, true);
+        writeU32(dst, off, v >>> 0);
         return true;
       }
       const p = v as PolyRight | undefined;
       if (!p || typeof p.name !== "number") return false;
-      dv.setUint32(off, p.name >>> 0, true);
+      writeU32(dst, off, p.name >>> 0);
       return true;
     }
     default:
@@ -93,28 +110,28 @@ function writeElement(dv: DataView, off: number, f: MigField, v: unknown): boole
   }
 }
 
-function readElement(dv: DataView, off: number, f: MigField, name: number): unknown {
+function readElement(src: Uint8Array, off: number, f: MigField, name: number): unknown {
   switch (f.elem) {
     case "u8":
-      return dv.getUint8(off);
+      return src[off]!;
     case "i16":
-      return dv.getInt16(off, true);
+      return ((src[off]! | (src[off + 1]! << 8)) << 16) >> 16;
     case "i32":
-      return f.size === 32 ? dv.getInt32(off, true) : dv.getUint8(off);
+      return f.size === 32 ? readU32(src, off) | 0 : src[off]!;
     case "name":
     case "port":
-      return dv.getUint32(off, true);
+      return readU32(src, off);
     case "bool":
-      return dv.getUint32(off, true) !== 0;
+      return readU32(src, off) !== 0;
     case "i64":
-      return dv.getBigInt64(off, true);
+      return fromScratch(src, off, 8).getBigInt64(0, true);
     case "f32":
-      return dv.getFloat32(off, true);
+      return fromScratch(src, off, 4).getFloat32(0, true);
     case "f64":
-      return dv.getFloat64(off, true);
+      return fromScratch(src, off, 8).getFloat64(0, true);
     case "poly":
-      if (f.checkName !== -1) return dv.getUint32(off, true);
-      return { name: dv.getUint32(off, true), disposition: name } satisfies PolyRight;
+      if (f.checkName !== -1) return readU32(src, off);
+      return { name: readU32(src, off), disposition: name } satisfies PolyRight;
     default:
       return undefined;
   }
@@ -157,7 +174,7 @@ export function serializeField(f: MigField, v: unknown): SerializedField | numbe
       if (!p || typeof p.disposition !== "number") return KERN_INVALID_ARGUMENT;
       name = p.disposition;
     }
-    if (!writeElement(new DataView(data.buffer), 0, f, v)) return KERN_INVALID_ARGUMENT;
+    if (!writeElement(data, 0, f, v)) return KERN_INVALID_ARGUMENT;
     return { field: f, name, number: 1, data, inline: f.inline ?? true };
   }
   const list = v as ArrayLike<unknown> | undefined;
@@ -167,12 +184,11 @@ export function serializeField(f: MigField, v: unknown): SerializedField | numbe
   if (checked !== KERN_SUCCESS) return checked;
   const per = elemBytes(f);
   const data = new Uint8Array(number * per);
-  const dv = new DataView(data.buffer);
   if (f.elem === "poly" && f.sendName === -1) {
     const first = (list[0] as PolyRight | undefined) ?? undefined;
     name = first ? first.disposition : f.sendName === -1 ? 0 : f.sendName;
   }
-  for (let i = 0; i < number; i++) if (!writeElement(dv, i * per, f, list[i])) return KERN_INVALID_ARGUMENT;
+  for (let i = 0; i < number; i++) if (!writeElement(data, i * per, f, list[i])) return KERN_INVALID_ARGUMENT;
   return { field: f, name, number, data, inline: f.inline ?? number <= f.number };
 }
 
@@ -240,6 +256,8 @@ export type DecodeResult =
   | { readonly ok: true; readonly values: MigValues; readonly oolAddresses: readonly number[] }
   | { readonly ok: false; readonly tooLarge: boolean };
 
+const MALFORMED: DecodeResult = Object.freeze({ ok: false, tooLarge: false });
+
 /** Reads one field's value from its raw data. */
 export function deserialize(f: MigField, data: Uint8Array, number: number, name: number): unknown {
   if (f.elem === "string") {
@@ -247,12 +265,11 @@ export function deserialize(f: MigField, data: Uint8Array, number: number, name:
     return utf8Decoder.decode(nul < 0 ? data : data.subarray(0, nul));
   }
   if (f.elem === "bytes" || (f.elem === "u8" && f.shape !== "scalar" && f.shape !== "tuple")) return data.slice();
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  if (f.shape === "scalar") return readElement(dv, 0, f, name);
+  if (f.shape === "scalar") return readElement(data, 0, f, name);
   const per = elemBytes(f);
   if (f.shape === "tuple" || f.elem === "bool" || f.elem === "poly" || f.elem === "port" || f.elem === "name") {
     const out: unknown[] = [];
-    for (let i = 0; i < number; i++) out.push(readElement(dv, i * per, f, name));
+    for (let i = 0; i < number; i++) out.push(readElement(data, i * per, f, name));
     return out;
   }
   const copy = data.slice(0, number * per).buffer;
@@ -290,7 +307,7 @@ export function decodeFields(
   const oolAddresses: number[] = [];
   let tooLarge = false;
   let off = start;
-  const bad = { ok: false, tooLarge: false } as const;
+  const bad = MALFORMED;
   if (size > msg.length) return bad;
   for (const f of fields) {
     if (off + MACH_MSG_TYPE_SIZE > size) return bad;

@@ -4,7 +4,9 @@
 import {
   KERN_SUCCESS,
   MACH_MSG_SUCCESS,
+  MACH_RCV_IN_PROGRESS,
   MACH_RCV_TOO_LARGE,
+  MACH_SEND_IN_PROGRESS,
   MACH_SEND_INVALID_DEST,
   MIG_BAD_ARGUMENTS,
   MIG_BAD_ID,
@@ -19,7 +21,7 @@ import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields,
 import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
 import type { SendOnceRight } from "./rights.js";
-import type { MigRoutineSpec, MigSubsystemSpec } from "./spec.js";
+import type { MigMessageSpec, MigRoutineSpec, MigSubsystemSpec } from "./spec.js";
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -55,36 +57,89 @@ export interface MigSubsystemServer {
   readonly routines: readonly (MigServerRoutine | undefined)[];
 }
 
+/** A reply ready to go: its first `size` bytes of `buf`, and regions to free once it is sent. */
 interface EncodedReply {
   readonly buf: Uint8Array;
+  readonly size: number;
   readonly temps: readonly number[];
 }
 
-function errorReply(req: MachMsgHeader, code: kern_return_t): Uint8Array {
-  const buf = new Uint8Array(MIG_REPLY_HEADER_SIZE);
+/** What handling one request produced: the routine's code and the reply still to send. */
+interface Handled {
+  readonly code: kern_return_t;
+  readonly reply: EncodedReply | null;
+}
+
+const NO_TEMPS: readonly number[] = [];
+const RETCODE_TYPE = 0x10012002; // INTEGER_32, 32 bits, 1, inline
+
+function isPromiseLike<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === "function";
+}
+
+/** The reply header and RetCode (mig_reply_header_t) for request `req`, written into `buf`. */
+function writeReplyHeader(buf: Uint8Array, req: MachMsgHeader, size: number, complex: number, code: kern_return_t): void {
   writeHeader(buf, {
-    bits: MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(req.bits), 0),
-    size: MIG_REPLY_HEADER_SIZE,
+    bits: (MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(req.bits), 0) | complex) >>> 0,
+    size,
     remote: req.remote,
     local: MACH_PORT_NULL,
     seqno: 0,
     id: req.id + 100,
   });
-  writeU32(buf, 32, 0x10012002);
+  writeU32(buf, 32, RETCODE_TYPE);
   writeU32(buf, 36, code >>> 0);
-  return buf;
 }
 
-async function encodeReply(task: TaskApi, spec: MigRoutineSpec, req: MachMsgHeader, values: MigValues): Promise<EncodedReply | kern_return_t> {
+function errorReply(req: MachMsgHeader, code: kern_return_t, into?: Uint8Array): EncodedReply {
+  const buf = into && into.length >= MIG_REPLY_HEADER_SIZE ? into : new Uint8Array(MIG_REPLY_HEADER_SIZE);
+  writeReplyHeader(buf, req, MIG_REPLY_HEADER_SIZE, 0, code);
+  return { buf, size: MIG_REPLY_HEADER_SIZE, temps: NO_TEMPS };
+}
+
+/**
+ * Encodes a routine's reply, into `into` when it is large enough. Synchronous unless the reply
+ * carries out-of-line data (which needs vm_allocate); a field that cannot be encoded gives its
+ * error code.
+ */
+function encodeReply(
+  task: TaskApi,
+  spec: MigRoutineSpec,
+  req: MachMsgHeader,
+  values: MigValues,
+  into?: Uint8Array,
+): MaybePromise<EncodedReply | kern_return_t> {
   const reply = spec.reply!;
+  const fields = reply.fields;
   const serialized: SerializedField[] = [];
   let size = MIG_REPLY_HEADER_SIZE;
-  for (const f of reply.fields.slice(1)) {
+  let ool = false;
+  for (let i = 1; i < fields.length; i++) {
+    const f = fields[i]!;
     const s = serializeField(f, values[f.name]);
     if (typeof s === "number") return s;
     serialized.push(s);
     size += fieldWireSize(s);
+    if (!s.inline && s.data.length > 0) ool = true;
   }
+  if (ool) return encodeOolReply(task, reply, req, serialized, size);
+  const buf = into && into.length >= size ? into : new Uint8Array(size);
+  const complex = needsComplex(reply, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
+  writeReplyHeader(buf, req, size, complex, KERN_SUCCESS);
+  if (serialized.length > 0) writeFields(buf, serialized, NO_OOL, MIG_REPLY_HEADER_SIZE);
+  return { buf, size, temps: NO_TEMPS };
+}
+
+const NO_OOL: ReadonlyMap<SerializedField, number> = new Map();
+
+/** encodeReply's out-of-line case: each region is copied into fresh task memory first. */
+async function encodeOolReply(
+  task: TaskApi,
+  reply: MigMessageSpec,
+  req: MachMsgHeader,
+  serialized: readonly SerializedField[],
+  size: number,
+): Promise<EncodedReply | kern_return_t> {
   const ool = new Map<SerializedField, number>();
   const temps: number[] = [];
   for (const s of serialized) {
@@ -98,28 +153,49 @@ async function encodeReply(task: TaskApi, spec: MigRoutineSpec, req: MachMsgHead
     ool.set(s, r.address);
     if (!s.field.dealloc) temps.push(r.address);
   }
-  const buf = errorReply(req, KERN_SUCCESS);
-  const full = new Uint8Array(size);
-  full.set(buf);
-  writeFields(full, serialized, ool, MIG_REPLY_HEADER_SIZE);
+  const buf = new Uint8Array(size);
   const complex = needsComplex(reply, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
-  writeHeader(full, {
-    bits: (MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(req.bits), 0) | complex) >>> 0,
-    size,
-    remote: req.remote,
-    local: MACH_PORT_NULL,
-    seqno: 0,
-    id: req.id + 100,
-  });
-  return { buf: full, temps };
+  writeReplyHeader(buf, req, size, complex, KERN_SUCCESS);
+  writeFields(buf, serialized, ool, MIG_REPLY_HEADER_SIZE);
+  return { buf, size, temps };
 }
 
 /** Sends a reply; on failure destroys what it would have moved (as mach_msg_server does). */
 async function sendReply(task: TaskApi, r: EncodedReply): Promise<kern_return_t> {
-  const kr = await task.mach_msg(r.buf, MACH_SEND_MSG, r.buf.length, 0, MACH_PORT_NULL);
+  const kr = await task.mach_msg(r.buf, MACH_SEND_MSG, r.size, 0, MACH_PORT_NULL);
+  await afterSend(task, r, kr);
+  return kr;
+}
+
+/** What follows a reply's send: its regions are freed, or on failure its contents destroyed. */
+async function afterSend(task: TaskApi, r: EncodedReply, kr: kern_return_t): Promise<void> {
   if (kr !== MACH_MSG_SUCCESS) await destroyMessage(task, r.buf, { header: false });
   else for (const t of r.temps) await task.vm_deallocate(t);
-  return kr;
+}
+
+/**
+ * The reply port of one request as the handler sees it (MigReply): the reply goes out once, now
+ * (the dispatcher sends what the handler returns) or later (the handler returned MIG_NO_REPLY).
+ */
+class RequestReply implements MigReply<MigValues> {
+  replied = false;
+  constructor(
+    private readonly task: TaskApi,
+    private readonly spec: MigRoutineSpec,
+    private readonly req: MachMsgHeader,
+    readonly port: SendOnceRight,
+  ) {}
+  async send(value: MigValues): Promise<kern_return_t> {
+    if (this.replied) return MACH_SEND_INVALID_DEST;
+    this.replied = true;
+    const enc = await encodeReply(this.task, this.spec, this.req, value);
+    return sendReply(this.task, typeof enc === "number" ? errorReply(this.req, enc) : enc);
+  }
+  async fail(code: kern_return_t): Promise<kern_return_t> {
+    if (this.replied) return MACH_SEND_INVALID_DEST;
+    this.replied = true;
+    return sendReply(this.task, errorReply(this.req, code));
+  }
 }
 
 /**
@@ -151,90 +227,160 @@ export class MigDemux {
    * implementation's. The request's rights are destroyed when it is refused.
    */
   async dispatch(task: TaskApi, msg: Uint8Array): Promise<kern_return_t> {
+    const h = await this.handle(task, msg);
+    if (h.reply) await sendReply(task, h.reply);
+    return h.code;
+  }
+
+  /**
+   * Handles one request up to its reply, which is returned, not sent (mach_msg_server sends it
+   * with its next receive, as GNU's does). The reply is encoded into `replyBuf` when it fits.
+   * Synchronous when the handler is and nothing goes out of line.
+   */
+  handle(task: TaskApi, msg: Uint8Array, replyBuf?: Uint8Array): MaybePromise<Handled> {
     const h = readHeader(msg);
     const routine = this.find(h.id);
-    const refuse = async (code: kern_return_t): Promise<kern_return_t> => {
-      const replyTo = h.remote;
-      await destroyMessage(task, msg, { header: false });
-      if (replyTo !== MACH_PORT_NULL) await sendReply(task, { buf: errorReply(h, code), temps: [] });
-      return code;
-    };
-    if (!routine) return refuse(MIG_BAD_ID);
+    if (!routine) return refuse(task, msg, h, MIG_BAD_ID);
     const spec = routine.spec;
     const complexBit = (h.bits & MACH_MSGH_BITS_COMPLEX) !== 0;
     const size = Math.min(h.size, msg.length);
     if ((spec.request.complex === "yes" && !complexBit) || (spec.request.complex === "no" && complexBit) || h.size > msg.length) {
-      return refuse(MIG_BAD_ARGUMENTS);
+      return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
     }
-    const region = (addr: number, length: number) => {
-      const reg = task.vm_region(addr);
-      return reg && reg.length >= length ? reg.subarray(0, length) : undefined;
-    };
     let d: ReturnType<typeof decodeFields>;
     try {
-      d = decodeFields(msg, size, spec.request.fields, region);
+      d = decodeFields(msg, size, spec.request.fields, regionOf(task));
     } catch {
       d = { ok: false, tooLarge: false };
     }
-    if (!d.ok) return refuse(MIG_BAD_ARGUMENTS);
-    for (const a of d.oolAddresses) await task.vm_deallocate(a);
-    const args: MigValues = { ...d.values, "@request": h.local, "@seqno": h.seqno };
-    let replied = false;
-    const replyTo = h.remote;
-    if (spec.reply && replyTo !== MACH_PORT_NULL) {
-      const deferred: MigReply<MigValues> = {
-        port: replyTo as SendOnceRight,
-        send: async (value) => {
-          if (replied) return MACH_SEND_INVALID_DEST;
-          replied = true;
-          const enc = await encodeReply(task, spec, h, value);
-          return sendReply(task, typeof enc === "number" ? { buf: errorReply(h, enc), temps: [] } : enc);
-        },
-        fail: async (code) => {
-          if (replied) return MACH_SEND_INVALID_DEST;
-          replied = true;
-          return sendReply(task, { buf: errorReply(h, code), temps: [] });
-        },
-      };
-      args["@reply"] = deferred;
+    if (!d.ok) return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
+    if (d.oolAddresses.length > 0) {
+      const addresses = d.oolAddresses;
+      const values = d.values;
+      return (async () => {
+        for (const a of addresses) await task.vm_deallocate(a);
+        return invokeRoutine(task, routine, h, values, replyBuf);
+      })();
     }
-    let result: MigValues | kern_return_t;
-    try {
-      result = await routine.invoke(args, { task, header: h });
-    } catch {
-      // A handler that throws is a server bug: the client gets an error, the server goes on.
-      result = MIG_REMOTE_ERROR;
-    }
-    if (result === MIG_NO_REPLY) return MIG_NO_REPLY;
-    const reply = args["@reply"] as MigReply<MigValues> | undefined;
-    if (!reply) {
-      // A simpleroutine sent with a reply right anyway: nobody will answer it, so release it.
-      if (!spec.reply && replyTo !== MACH_PORT_NULL) await task.mach_port_deallocate(replyTo);
-      return typeof result === "number" ? result : KERN_SUCCESS;
-    }
-    if (typeof result === "number") {
-      if (result !== KERN_SUCCESS || spec.reply!.fields.length > 1) {
-        await reply.fail(result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result);
-        return result;
-      }
-      await reply.send({});
-      return KERN_SUCCESS;
-    }
-    await reply.send(result);
-    return KERN_SUCCESS;
+    return invokeRoutine(task, routine, h, d.values, replyBuf);
   }
 }
 
+/** The region reader decodeFields needs, over a task's out-of-line memory. */
+function regionOf(task: TaskApi): (addr: number, length: number) => Uint8Array | undefined {
+  return (addr, length) => {
+    const reg = task.vm_region(addr);
+    return reg && reg.length >= length ? reg.subarray(0, length) : undefined;
+  };
+}
+
+/** A refused request: its rights are destroyed and an error reply goes back if one can. */
+async function refuse(task: TaskApi, msg: Uint8Array, h: MachMsgHeader, code: kern_return_t): Promise<Handled> {
+  await destroyMessage(task, msg, { header: false });
+  return { code, reply: h.remote !== MACH_PORT_NULL ? errorReply(h, code) : null };
+}
+
+/** Calls the implementation with the decoded arguments; the reply follows from its result. */
+function invokeRoutine(
+  task: TaskApi,
+  routine: MigServerRoutine,
+  h: MachMsgHeader,
+  args: MigValues,
+  replyBuf: Uint8Array | undefined,
+): MaybePromise<Handled> {
+  const spec = routine.spec;
+  args["@request"] = h.local;
+  args["@seqno"] = h.seqno;
+  const replyTo = h.remote;
+  const reply = spec.reply && replyTo !== MACH_PORT_NULL ? new RequestReply(task, spec, h, replyTo as SendOnceRight) : undefined;
+  if (reply) args["@reply"] = reply;
+  let result: MaybePromise<MigValues | kern_return_t>;
+  try {
+    result = routine.invoke(args, { task, header: h });
+  } catch {
+    // A handler that throws is a server bug: the client gets an error, the server goes on.
+    result = MIG_REMOTE_ERROR;
+  }
+  if (isPromiseLike(result)) {
+    return Promise.resolve(result).then(
+      (r) => afterInvoke(task, spec, h, reply, r, replyBuf),
+      () => afterInvoke(task, spec, h, reply, MIG_REMOTE_ERROR, replyBuf),
+    );
+  }
+  return afterInvoke(task, spec, h, reply, result, replyBuf);
+}
+
+/** The reply a handler's result calls for (none if it deferred it or already replied). */
+function afterInvoke(
+  task: TaskApi,
+  spec: MigRoutineSpec,
+  h: MachMsgHeader,
+  reply: RequestReply | undefined,
+  result: MigValues | kern_return_t,
+  replyBuf: Uint8Array | undefined,
+): MaybePromise<Handled> {
+  if (result === MIG_NO_REPLY) return { code: MIG_NO_REPLY, reply: null };
+  const code = typeof result === "number" ? result : KERN_SUCCESS;
+  if (!reply) {
+    // A simpleroutine sent with a reply right anyway: nobody will answer it, so release it.
+    if (!spec.reply && h.remote !== MACH_PORT_NULL) return task.mach_port_deallocate(h.remote).then(() => ({ code, reply: null }));
+    return { code, reply: null };
+  }
+  if (reply.replied) return { code: typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1) ? result : KERN_SUCCESS, reply: null };
+  reply.replied = true;
+  if (typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1)) {
+    return { code: result, reply: errorReply(h, result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result, replyBuf) };
+  }
+  const enc = encodeReply(task, spec, h, typeof result === "number" ? {} : result, replyBuf);
+  const handled = (e: EncodedReply | kern_return_t): Handled => ({
+    code: KERN_SUCCESS,
+    reply: typeof e === "number" ? errorReply(h, e, replyBuf) : e,
+  });
+  return isPromiseLike(enc) ? enc.then(handled) : handled(enc);
+}
+
+/** Whether a combined send-and-receive failed in its send half (MACH_SEND_*). */
+function isSendError(kr: kern_return_t): boolean {
+  return kr >= MACH_SEND_IN_PROGRESS && kr < MACH_RCV_IN_PROGRESS;
+}
+
 /** mach_msg_server: receives on `port` (a receive right or a port set) and dispatches until the
- * port goes away; returns the receive error that ended the loop. */
+ * port goes away; returns the receive error that ended the loop. As GNU's, it sends each reply
+ * and receives the next request in one mach_msg, and reuses its two buffers. */
 export async function mach_msg_server(task: TaskApi, demux: MigDemux, port: number, options: { readonly bufferSize?: number } = {}): Promise<kern_return_t> {
   const size = Math.max(options.bufferSize ?? 0, demux.maxRequestSize, 8192);
+  let req = new Uint8Array(size);
+  let spare = new Uint8Array(size);
+  let kr = await task.mach_msg(req, MACH_RCV_MSG, 0, size, port);
   for (;;) {
-    const buf = new Uint8Array(size);
-    const kr = await task.mach_msg(buf, MACH_RCV_MSG, 0, size, port);
-    if (kr === MACH_RCV_TOO_LARGE) continue;
+    if (kr === MACH_RCV_TOO_LARGE) {
+      kr = await task.mach_msg(req, MACH_RCV_MSG, 0, size, port);
+      continue;
+    }
     if (kr !== MACH_MSG_SUCCESS) return kr;
-    await demux.dispatch(task, buf);
+    const handled = demux.handle(task, req, spare);
+    const { reply } = isPromiseLike(handled) ? await handled : handled;
+    if (!reply) {
+      kr = await task.mach_msg(req, MACH_RCV_MSG, 0, size, port);
+      continue;
+    }
+    if (reply.temps.length > 0 || reply.size > size) {
+      await sendReply(task, reply);
+      kr = await task.mach_msg(req, MACH_RCV_MSG, 0, size, port);
+      continue;
+    }
+    if (reply.buf !== spare) spare.set(reply.buf.subarray(0, reply.size));
+    kr = await task.mach_msg(spare, MACH_SEND_MSG | MACH_RCV_MSG, reply.size, size, port);
+    if (isSendError(kr)) {
+      // The reply could not go: destroy what it carries, then receive as usual.
+      await destroyMessage(task, spare, { header: false });
+      kr = await task.mach_msg(req, MACH_RCV_MSG, 0, size, port);
+      continue;
+    }
+    // The next request (or a receive error) is in `spare`: the buffers swap roles.
+    const t = req;
+    req = spare;
+    spare = t;
   }
 }
 
