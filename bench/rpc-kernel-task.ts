@@ -30,24 +30,29 @@ export const REPORT_ID = 3;
 async function server(task: TaskApi, service: number): Promise<void> {
   const buf = new Uint8Array(1024);
   let code = await task.mach_msg(buf, MACH_RCV_MSG, 0, buf.length, service);
+  const v = new DataView(buf.buffer);
   while (code === 0) {
-    const h = readHeader(buf);
-    if (h.bits & 0x80000000) {
-      const body = parseBody(buf, h.size);
+    const bits = v.getUint32(0, true);
+    if (bits & 0x80000000) {
+      const body = parseBody(buf, v.getUint32(4, true));
       if (body.ok)
         for (const it of body.items)
           if (!it.inline) await task.vm_deallocate(readPointer(buf, it.dataOffset));
     }
-    const out = new MessageBuilder({
-      bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0),
-      remote: h.remote,
-      local: 0,
-      id: h.id + 100,
-    })
-      .int32(0)
-      .build();
-    buf.set(out);
-    code = await task.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, out.length, buf.length, service);
+    // The reply, written in place as a generated server stub does (nothing allocated).
+    const remote = v.getUint32(8, true);
+    const id = v.getInt32(28, true);
+    v.setUint32(0, MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0), true);
+    v.setUint32(4, 40, true);
+    v.setUint32(8, remote, true);
+    v.setUint32(12, 0, true);
+    v.setUint32(16, 0, true);
+    v.setUint32(20, 0, true);
+    v.setUint32(24, 0, true);
+    v.setInt32(28, id + 100, true);
+    v.setUint32(32, 0x10012002, true); // INTEGER_32, 32 bits, 1, inline
+    v.setInt32(36, 0, true);
+    code = await task.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, 40, buf.length, service);
   }
 }
 

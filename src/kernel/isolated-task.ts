@@ -9,6 +9,8 @@ import type { SyscallClient, SyscallServer } from "./syscall-server.js";
 import { resolveWorkerModule, spawnWorker } from "./worker-spawn.js";
 import type { TaskWorkerData } from "./task-worker.js";
 import { SharedBufferOutbox } from "./shared-buffers.js";
+import { BELL_BYTES, ringBell } from "./fast-lane.js";
+import { PoolVm } from "./pool-vm.js";
 
 export interface IsolatedTaskOptions {
   /** Passed to the task module's main as its second argument (structured-cloned). */
@@ -48,12 +50,15 @@ export class IsolatedTask {
     const found = resolveWorkerModule(module);
     if ("missing" in found) return `task module not found (tried ${found.tried.join(", ")})`;
     const buffers = new MessageChannel();
+    const bell = new Int32Array(new SharedArrayBuffer(BELL_BYTES));
     const data: TaskWorkerData = {
       name: this.task.name,
       module: found.path,
       requests: req.buffer,
       replies: rep.buffer,
       doorbell: this.server.doorbell.buffer as SharedArrayBuffer,
+      bell: bell.buffer as SharedArrayBuffer,
+      poolOwner: this.task.vm instanceof PoolVm ? this.task.vm.owner : 0,
       pool: this.pool.buffer,
       args: options.args ?? null,
       spinMicros: options.spinMicros,
@@ -80,6 +85,7 @@ export class IsolatedTask {
       backlog: [],
       onExit: (ok) => void this.stop(ok ? { reason: "exited" } : { reason: "threw" }),
       shareBuffer: (b) => outbox.share(b),
+      bell,
     };
     this.server.add(this.client);
     worker.on(
@@ -102,6 +108,7 @@ export class IsolatedTask {
       this.server.remove(this.client);
       this.client.requests.close();
       this.client.replies.close();
+      if (this.client.bell) ringBell(this.client.bell);
       this.outbox?.close();
       const w = this.worker;
       const tag = w ? w.threadId + 1 : 0;

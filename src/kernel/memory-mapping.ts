@@ -1,6 +1,7 @@
 // What vm_map gives a task, in either mode: a typed mapping with read8/16/32 and write8/16/32.
 // Shared memory (the time page, the simulated PC's memory) is read in place and offered as a
-// Uint8Array; device registers go to the kernel, which forwards each access to the machine.
+// Uint8Array; device registers go to the kernel, which forwards each access to the machine,
+// except reads of registers the device keeps in a shared page (its register shadow).
 import type { AccessWidth } from "../machine/backend.js";
 import {
   KERN_INVALID_ADDRESS,
@@ -26,7 +27,27 @@ export interface MemoryMappingInit {
   readonly prot: number;
   /** Shared memory holding the mapped bytes, where there is. */
   readonly shared?: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number };
+  /**
+   * Device registers readable in shared memory: register reads come from it (no system call);
+   * writes still go through `port`. Byte 0 is the mapping's first byte; dword aligned.
+   */
+  readonly shadow?: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number };
   readonly port: MappingPort;
+}
+
+/**
+ * A register read from a register shadow: the dword holding it loaded with Atomics (so what the
+ * device wrote to memory before it updated the register is visible), then the bytes asked for.
+ */
+export function shadowRead(
+  shadow: { readonly buffer: SharedArrayBuffer; readonly byteOffset: number },
+  offset: number,
+  width: number,
+): number {
+  const at = shadow.byteOffset + offset;
+  const dword = Atomics.load(new Int32Array(shadow.buffer, at & ~3, 1), 0) >>> 0;
+  const v = dword >>> (8 * (at & 3));
+  return width === 4 ? v >>> 0 : width === 2 ? v & 0xffff : v & 0xff;
 }
 
 const fail = (code: kern_return_t): { ok: false; code: kern_return_t } => ({ ok: false, code });
@@ -40,6 +61,9 @@ export class MemoryMapping {
   private readonly view: Uint8Array | undefined;
   private readonly data: DataView | undefined;
   private readonly port: MappingPort;
+  /** The register shadow as dwords, and the dword index of the mapping's byte 0. */
+  private readonly shadowWords: Int32Array | undefined;
+  private readonly shadowBase: number = 0;
   private unmapped = false;
 
   constructor(init: MemoryMappingInit) {
@@ -52,7 +76,15 @@ export class MemoryMapping {
       this.sharedBuffer = init.shared.buffer;
       this.view = new Uint8Array(init.shared.buffer, init.shared.byteOffset, init.size);
       this.data = new DataView(init.shared.buffer, init.shared.byteOffset, init.size);
+    } else if (init.shadow && init.shadow.byteOffset % 4 === 0) {
+      this.shadowWords = new Int32Array(init.shadow.buffer);
+      this.shadowBase = init.shadow.byteOffset / 4;
     }
+  }
+
+  /** True when register reads come from the device's shared register page (no system call). */
+  get shadowed(): boolean {
+    return this.shadowWords !== undefined && !this.unmapped;
   }
 
   /** True while the mapping is shared memory (read and written in place, no system call). */
@@ -90,7 +122,14 @@ export class MemoryMapping {
     const bad = this.check(offset, width, VM_PROT_READ);
     if (bad !== undefined) return fail(bad);
     const d = this.data;
-    if (!d) return this.port.readRegister(offset, width);
+    if (!d) {
+      const s = this.shadowWords;
+      if (!s) return this.port.readRegister(offset, width);
+      if (offset % width !== 0) return fail(KERN_INVALID_ADDRESS);
+      const dword = Atomics.load(s, this.shadowBase + (offset >> 2)) >>> 0;
+      const v = dword >>> (8 * (offset & 3));
+      return { ok: true, value: width === 4 ? v >>> 0 : width === 2 ? v & 0xffff : v & 0xff };
+    }
     const value =
       width === 1
         ? d.getUint8(offset)

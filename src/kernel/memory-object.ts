@@ -34,6 +34,11 @@ export interface MemoryObjectRange {
   readonly shared?: SharedBacking;
   /** Accesses through the kernel (always present for device memory; offsets from `start`). */
   readonly registers?: RegisterAccess;
+  /**
+   * Device registers readable in shared memory (a page the device model keeps current, one
+   * little-endian dword per register): register reads may come from it; writes go to `registers`.
+   */
+  readonly shadow?: SharedBacking;
 }
 
 export type MemoryObjectResolution =

@@ -9,6 +9,7 @@ import {
   type kern_return_t,
 } from "./kern-return.js";
 import type { ShmPool } from "./shm-pool.js";
+import { zeroFill } from "./zero-fill.js";
 import type { OolData, TaskVm } from "./vm-map.js";
 
 /** Pool offsets appear to tasks at this base, so that 0 is never a valid address. */
@@ -37,7 +38,7 @@ export class PoolVm implements TaskVm {
     const a = this.pool.allocate(Math.max(1, size), this.owner);
     if (!a.ok)
       return { kr: a.code === KERN_NO_SPACE ? KERN_NO_SPACE : KERN_INVALID_ARGUMENT, addr: 0 };
-    this.pool.bytes.fill(0, a.offset, a.offset + a.size);
+    zeroFill(this.pool.bytes, a.offset, a.offset + a.size);
     this.owned.add(a.offset);
     return { kr: KERN_SUCCESS, addr: poolAddress(a.offset) };
   }

@@ -1,7 +1,8 @@
 // The task API inside an isolated task's worker: each call is a system-call record written into
 // the request channel (ringing the kernel's doorbell) and answered through the reply channel.
-// Waiting for a reply spins briefly, then parks with Atomics.waitAsync (the worker's event loop
-// keeps running).
+// Waiting for a reply spins briefly, then parks with Atomics.waitAsync on the task's doorbell
+// (the worker's event loop keeps running). mach_msg takes a fast RPC lane (fast-lane-runtime.ts)
+// when the kernel granted one that fits the message.
 import { performance } from "node:perf_hooks";
 import type { ShmChannel } from "./shm-channel.js";
 import type { ShmPool } from "./shm-pool.js";
@@ -27,7 +28,7 @@ import {
   wordsAddr,
 } from "./syscall-abi.js";
 import { DOORBELL_PARKED, DOORBELL_RUNG } from "./syscall-server.js";
-import { MACH_SEND_MSG } from "./msg-type.js";
+import { MACH_RCV_MSG, MACH_SEND_MSG } from "./msg-type.js";
 import type { PortStatus } from "./port-ops.js";
 import { POOL_VM_BASE } from "./pool-vm.js";
 import { SpinPolicy } from "./spin-policy.js";
@@ -35,6 +36,9 @@ import { MemoryMapping, type MappingPort } from "./memory-mapping.js";
 import type { SharedBufferInbox } from "./shared-buffers.js";
 import { VM_PROT_READ } from "./devices/device-codes.js";
 import type { AccessResult } from "./memory-object.js";
+import { LaneRuntime } from "./fast-lane-runtime.js";
+import { BELL_COUNT, BELL_PARKED } from "./fast-lane.js";
+import { parkAsync } from "./shm-channel.js";
 
 /** Bytes one read of a mapping through the kernel asks for at most. */
 const READ_CHUNK = 32 * 1024;
@@ -49,6 +53,13 @@ export interface RemoteTaskOptions {
   spinMicros?: number;
   /** Where the kernel's shared buffers arrive (vm_map of shared memory needs it). */
   buffers?: SharedBufferInbox;
+  /**
+   * This task's doorbell (fast-lane.ts): the kernel rings it with each reply, lane peers with
+   * each lane message. With it the task waits on the bell and can use fast RPC lanes.
+   */
+  bell?: Int32Array;
+  /** This task's owner tag in the shared pool: lets it free its own regions in place. */
+  poolOwner?: number;
 }
 
 export class RemoteTask implements TaskApi {
@@ -61,6 +72,10 @@ export class RemoteTask implements TaskApi {
   private readonly spinMs: number;
   private readonly spin: SpinPolicy;
   private readonly buffers: SharedBufferInbox | undefined;
+  private readonly bell: Int32Array | undefined;
+  /** Fast RPC lanes (null without a doorbell). */
+  private readonly lanes: LaneRuntime | null;
+  private readonly poolOwner: number;
 
   constructor(
     readonly name: string,
@@ -73,6 +88,22 @@ export class RemoteTask implements TaskApi {
     this.spinMs = (options.spinMicros ?? 40) / 1000;
     this.spin = new SpinPolicy(this.spinMs);
     this.buffers = options.buffers;
+    this.bell = options.bell;
+    this.lanes = options.bell
+      ? new LaneRuntime(
+          {
+            kernelMachMsg: (b, o, s, r, n, t) => this.kernelMachMsg(b, o, s, r, n, t),
+            laneCall: async (id, action, name) =>
+              (await this.call(SysOp.LANE, [id, action, name])).code,
+          },
+          options.bell,
+          options.buffers,
+          options.spinMicros ?? 40,
+          pool,
+          options.poolOwner ?? 0,
+        )
+      : null;
+    this.poolOwner = options.poolOwner ?? 0;
   }
 
   /**
@@ -86,6 +117,13 @@ export class RemoteTask implements TaskApi {
     payloadLength?: number,
     onPayload?: (p: Uint8Array) => void,
   ): Promise<Reply> {
+    const lanes = this.lanes;
+    if (lanes && op !== SysOp.MACH_MSG && op !== SysOp.LANE && lanes.holdsAny(args))
+      // A port operation on a lane reply name: the kernel makes it a real right first.
+      return lanes
+        .materialize(args)
+        .then(() => this.call(op, args, payload, payloadLength, onPayload));
+    if (this.seq === 0) this.seq = 1; // seq 0 marks the kernel's unsolicited records
     const seq = this.seq++ >>> 0;
     const len = SYSCALL_HEADER + (payloadLength ?? payload?.length ?? 0);
     if (len > this.requests.maxMessageSize)
@@ -102,6 +140,11 @@ export class RemoteTask implements TaskApi {
     return p;
   }
 
+  /** Where this task's mach_msg calls went: fast RPC lanes or the kernel (diagnostics). */
+  laneStats(): Readonly<Record<string, number>> | null {
+    return this.lanes ? { ...this.lanes.stats } : null;
+  }
+
   /** Reads replies while calls are outstanding: spin first, then park. */
   private async pump(): Promise<void> {
     this.pumping = true;
@@ -116,6 +159,16 @@ export class RemoteTask implements TaskApi {
             this.spin.record(spin, this.replies.readable());
           }
         }
+        const bell = this.bell;
+        if (bell && !this.replies.readable()) {
+          // Park on the doorbell: the kernel rings it after each reply and when it closes.
+          const seen = Atomics.load(bell, BELL_COUNT);
+          Atomics.add(bell, BELL_PARKED, 1);
+          if (!this.replies.readable() && !this.replies.closed)
+            await parkAsync(bell, BELL_COUNT, seen, Infinity);
+          Atomics.sub(bell, BELL_PARKED, 1);
+          if (!this.replies.readable() && !this.replies.closed) continue;
+        }
         const v = this.replies.readable() ? this.replies.peek(0) : await this.replies.peekAsync();
         if (typeof v === "number") {
           // The kernel closed the channel: the task is dead. Fail every pending call.
@@ -124,6 +177,11 @@ export class RemoteTask implements TaskApi {
           return;
         }
         const rec = decodeRecord(v)!;
+        if (rec.seq === 0) {
+          if (rec.op === SysOp.LANE) this.lanes?.grant(rec.args);
+          this.replies.consume();
+          continue;
+        }
         const w = this.waiting.get(rec.seq);
         if (w) {
           this.waiting.delete(rec.seq);
@@ -137,7 +195,7 @@ export class RemoteTask implements TaskApi {
     }
   }
 
-  async mach_msg(
+  mach_msg(
     buf: Uint8Array,
     option: number,
     send_size: number,
@@ -145,7 +203,36 @@ export class RemoteTask implements TaskApi {
     rcv_name: number,
     timeout = 0,
   ): Promise<number> {
-    if (rcv_size > buf.length) return MACH_RCV_INVALID_DATA;
+    if (rcv_size > buf.length) return Promise.resolve(MACH_RCV_INVALID_DATA);
+    const lanes = this.lanes;
+    if (lanes?.active) return lanes.machMsg(buf, option, send_size, rcv_size, rcv_name, timeout);
+    return this.kernelMachMsgNoting(buf, option, send_size, rcv_size, rcv_name, timeout);
+  }
+
+  /** mach_msg through the kernel, noting received sequence numbers for lanes to come. */
+  private async kernelMachMsgNoting(
+    buf: Uint8Array,
+    option: number,
+    send_size: number,
+    rcv_size: number,
+    rcv_name: number,
+    timeout: number,
+  ): Promise<number> {
+    const lanes = this.lanes;
+    const code = await this.kernelMachMsg(buf, option, send_size, rcv_size, rcv_name, timeout);
+    if (lanes && code === MACH_MSG_SUCCESS && option & MACH_RCV_MSG) lanes.noteReceived(buf);
+    return code;
+  }
+
+  /** mach_msg as one system call. */
+  private async kernelMachMsg(
+    buf: Uint8Array,
+    option: number,
+    send_size: number,
+    rcv_size: number,
+    rcv_name: number,
+    timeout: number,
+  ): Promise<number> {
     const sendLen = option & MACH_SEND_MSG ? Math.min(send_size, buf.length) : 0;
     const r = await this.call(
       SysOp.MACH_MSG,
@@ -253,6 +340,12 @@ export class RemoteTask implements TaskApi {
     return { kr: r.code, address: wordsAddr(r.args[0]!, r.args[1]!) };
   }
   async vm_deallocate(address: number) {
+    // A region of this task's in the shared pool is freed in place (no kernel round trip): the
+    // pool's owner tags are the authority, and the kernel's view of the task checks them.
+    const pool = this.pool;
+    const o = address - POOL_VM_BASE;
+    if (pool && this.poolOwner && o >= 0 && pool.ownerOf(o) === this.poolOwner)
+      return pool.free(o) === KERN_SUCCESS ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
     return (await this.call(SysOp.VM_DEALLOCATE, addrWords(address))).code;
   }
   /** Regions live in the shared pool: the worker reads and writes them in place. */
@@ -288,7 +381,14 @@ export class RemoteTask implements TaskApi {
       prot,
     ]);
     if (r.code !== KERN_SUCCESS) return { kr: r.code };
-    const [id, bufferId, lo, hi] = r.args as [number, number, number, number];
+    const [id, bufferId, lo, hi, shadowId, shadowOffset] = r.args as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
     let shared: { buffer: SharedArrayBuffer; byteOffset: number } | undefined;
     if (bufferId !== 0) {
       const buffer = await this.buffers?.get(bufferId);
@@ -298,9 +398,20 @@ export class RemoteTask implements TaskApi {
       }
       shared = { buffer, byteOffset: wordsAddr(lo, hi) };
     }
+    // A register shadow is an optimisation: without its buffer, reads go to the kernel.
+    const shadowBuffer = shadowId !== 0 ? await this.buffers?.get(shadowId) : undefined;
+    const shadow = shadowBuffer && { buffer: shadowBuffer, byteOffset: shadowOffset };
     return {
       kr: KERN_SUCCESS,
-      mapping: new MemoryMapping({ id, offset, size, prot, shared, port: this.mappingPort(id) }),
+      mapping: new MemoryMapping({
+        id,
+        offset,
+        size,
+        prot,
+        shared,
+        ...(shadow ? { shadow } : {}),
+        port: this.mappingPort(id),
+      }),
     };
   }
 

@@ -481,7 +481,7 @@ export class ShmChannel {
  * Atomics.waitAsync, holding the event loop open meanwhile (a pending waitAsync alone does not
  * keep Node running). Falls back to polling every millisecond where waitAsync is missing.
  */
-async function parkAsync(
+export async function parkAsync(
   ctrl: Int32Array,
   index: number,
   value: number,

@@ -22,7 +22,10 @@ export const SysOp = {
   VM_ALLOCATE: 15,
   VM_DEALLOCATE: 16,
   EXIT: 17,
-  /** vm_map: [pager, offset lo, hi, size lo, hi, prot] -> [id, shared buffer id, byte offset lo, hi]. */
+  /**
+   * vm_map: [pager, offset lo, hi, size lo, hi, prot] -> [id, shared buffer id, byte offset lo,
+   * hi, register shadow buffer id, its byte offset] (buffer ids 0: none).
+   */
   VM_MAP: 18,
   /** A mapping's register read: [id, offset lo, hi, width (1, 2, 4; 0 = bytes), length] -> [value]. */
   VM_MAPPING_READ: 19,
@@ -30,6 +33,11 @@ export const SysOp = {
   VM_MAPPING_WRITE: 20,
   /** vm_deallocate of a mapping: [id]. */
   VM_UNMAP: 21,
+  /**
+   * Fast RPC lanes (fast-lane-kernel.ts): [lane id, action, name]. As the op of an unsolicited
+   * reply record (seq 0), a lane grant: [lane id, role, lane buffer, peer's bell buffer, name, name].
+   */
+  LANE: 64,
 } as const;
 
 /** A decoded request or reply: seq, op/code, six words, and the payload view. */

@@ -41,6 +41,9 @@ import {
 import type { Port } from "./port.js";
 import type { MappingTable } from "./vm-mappings.js";
 import { SpinPolicy } from "./spin-policy.js";
+import { LaneTable } from "./fast-lane-kernel.js";
+import { ringBell } from "./fast-lane.js";
+import type { IpcSpace } from "./ipc-space.js";
 
 /** Doorbell words: [0] rung count, [1] 1 while the kernel is parked. */
 export const DOORBELL_RUNG = 0;
@@ -63,6 +66,8 @@ export interface SyscallClient {
   onExit(ok: boolean): void;
   /** Hands the task a SharedArrayBuffer (once) and returns its number there; 0 if it cannot. */
   shareBuffer?(buffer: SharedArrayBuffer): number;
+  /** The task's doorbell (fast-lane.ts): rung with every reply; the task parks on it. */
+  readonly bell?: Int32Array;
 }
 
 export interface SyscallServerOptions {
@@ -70,6 +75,11 @@ export interface SyscallServerOptions {
   spinMicros?: number;
   /** The kernel's memory-object mappings (vm_map); without it VM_MAP is refused. */
   mappings?: MappingTable;
+  /**
+   * Grant fast RPC lanes between isolated tasks (fast-lane-kernel.ts). Default: on, unless the
+   * environment sets TSMACH_FAST_LANES=0 (to compare with the kernel path alone).
+   */
+  fastLanes?: boolean;
 }
 
 export class SyscallServer {
@@ -79,6 +89,9 @@ export class SyscallServer {
   private readonly spinMs: number;
   private readonly spin: SpinPolicy;
   private readonly mappings: MappingTable | undefined;
+  private readonly bySpace = new Map<IpcSpace, SyscallClient>();
+  /** Fast RPC lanes between isolated tasks (null when disabled). */
+  readonly lanes: LaneTable | null;
 
   constructor(
     private readonly registry: Set<Port>,
@@ -87,10 +100,18 @@ export class SyscallServer {
     this.spinMs = (options.spinMicros ?? 30) / 1000;
     this.spin = new SpinPolicy(this.spinMs);
     this.mappings = options.mappings;
+    this.lanes =
+      (options.fastLanes ?? process.env.TSMACH_FAST_LANES !== "0") === false
+        ? null
+        : new LaneTable(
+            (to, op, args) => this.reply(to as SyscallClient, 0, op, args),
+            (space) => this.bySpace.get(space),
+          );
   }
 
   add(c: SyscallClient): void {
     this.clients.add(c);
+    this.bySpace.set(c.task.space, c);
     if (!this.running) {
       this.running = true;
       void this.loop();
@@ -99,6 +120,7 @@ export class SyscallServer {
 
   remove(c: SyscallClient): void {
     this.clients.delete(c);
+    if (this.bySpace.get(c.task.space) === c) this.bySpace.delete(c.task.space);
     Atomics.add(this.doorbell, DOORBELL_RUNG, 1);
     Atomics.notify(this.doorbell, DOORBELL_RUNG);
   }
@@ -106,8 +128,11 @@ export class SyscallServer {
   private drain(): boolean {
     let worked = false;
     for (const c of this.clients) {
-      while (c.backlog.length > 0 && c.replies.send(c.backlog[0]!, 0) === MACH_MSG_SUCCESS)
-        c.backlog.shift();
+      if (c.backlog.length > 0) {
+        while (c.backlog.length > 0 && c.replies.send(c.backlog[0]!, 0) === MACH_MSG_SUCCESS)
+          c.backlog.shift();
+        if (c.bell) ringBell(c.bell);
+      }
       for (let n = 0; n < 64 && c.requests.readable(); n++) {
         const v = c.requests.peek(0);
         if (typeof v === "number") break;
@@ -184,8 +209,10 @@ export class SyscallServer {
         (dst, off) => encodeRecord(dst, off, seq, code, results, payload),
         0,
       ) === MACH_MSG_SUCCESS
-    )
+    ) {
+      if (c.bell) ringBell(c.bell);
       return;
+    }
     const rec = new Uint8Array(len);
     encodeRecord(rec, 0, seq, code, results, payload);
     c.backlog.push(rec);
@@ -200,6 +227,8 @@ export class SyscallServer {
   ): void {
     const t = c.task;
     const s = t.space;
+    const lanes = this.lanes;
+    if (lanes && lanes.size > 0) lanes.beforeSyscall(c, op, a, payload);
     switch (op) {
       case SysOp.MACH_MSG: {
         const [option, sendSize, rcvSize, rcvName, timeout] = a as [
@@ -216,11 +245,15 @@ export class SyscallServer {
           const r = t.alive
             ? machMsgReceive(t, option, rcvSize, rcvName, timeout)
             : { code: MACH_RCV_INVALID_DATA };
-          const done = (o: ReceiveOutcome) =>
+          const done = (o: ReceiveOutcome) => {
+            if (lanes && lanes.size > 0) lanes.afterReceive(c);
             this.reply(c, seq, o.code, [o.code === MACH_RCV_TOO_LARGE ? (o.size ?? 0) : 0], o.msg);
+          };
           if (r instanceof Promise) void r.then(done);
           else done(r);
         };
+        if (lanes && option & MACH_SEND_MSG && option & MACH_RCV_MSG)
+          lanes.maybeGrant(c, option, sendSize, rcvName, payload);
         if (option & MACH_SEND_MSG) {
           // The payload view dies when the record is consumed: the send copies what it keeps.
           const sr = machMsgSend(t, payload, option, sendSize, timeout);
@@ -313,10 +346,14 @@ export class SyscallServer {
           table.unmap(t, rec.id);
           return this.reply(c, seq, KERN_RESOURCE_SHORTAGE);
         }
+        // Registers the device keeps in a shared page: the task reads them there.
+        const shadow = rec.shadow && c.shareBuffer ? c.shareBuffer(rec.shadow.buffer) : 0;
         return this.reply(c, seq, KERN_SUCCESS, [
           rec.id,
           shared,
           ...addrWords(shared ? rec.shared!.byteOffset : 0),
+          shadow,
+          shadow ? rec.shadow!.byteOffset : 0,
         ]);
       }
       case SysOp.VM_MAPPING_READ: {
@@ -347,6 +384,8 @@ export class SyscallServer {
           seq,
           this.mappings ? this.mappings.unmap(t, a[0]!) : KERN_INVALID_ARGUMENT,
         );
+      case SysOp.LANE:
+        return this.reply(c, seq, lanes ? lanes.laneCall(c, a) : KERN_INVALID_ARGUMENT);
       case SysOp.EXIT:
         this.reply(c, seq, KERN_SUCCESS);
         return c.onExit(a[0] === 0);

@@ -16,6 +16,10 @@ export interface TaskWorkerData {
   requests: SharedArrayBuffer;
   replies: SharedArrayBuffer;
   doorbell: SharedArrayBuffer;
+  /** This task's own doorbell (fast-lane.ts): the kernel and lane peers ring it. */
+  bell?: SharedArrayBuffer;
+  /** The task's owner tag in the shared pool (its regions carry it). */
+  poolOwner?: number;
   pool: SharedArrayBuffer | null;
   args: unknown;
   spinMicros?: number;
@@ -37,6 +41,8 @@ async function run(d: TaskWorkerData): Promise<void> {
   }
   const task = new RemoteTask(d.name, req, rep, new Int32Array(d.doorbell), pool, {
     spinMicros: d.spinMicros,
+    bell: d.bell ? new Int32Array(d.bell) : undefined,
+    poolOwner: d.poolOwner,
     buffers: d.sharedBuffers ? new SharedBufferInbox(d.sharedBuffers) : undefined,
   });
   const url = d.module.startsWith("file:") ? d.module : pathToFileURL(d.module).href;

@@ -1,5 +1,6 @@
 // A task's out-of-line memory: regions at page-aligned 64-bit addresses, what the 8-byte
-// pointers of out-of-line message data refer to. Sending copies (or moves, with deallocate).
+// pointers of out-of-line message data refer to. Sending copies (or moves, with deallocate);
+// data received from the shared pool is mapped in place until the task deallocates it.
 import {
   KERN_INVALID_ADDRESS,
   KERN_INVALID_ARGUMENT,
@@ -39,6 +40,11 @@ export interface TaskVm {
 export class VmMap implements TaskVm {
   /** Invariant: regions never overlap; keys are their start addresses. */
   private readonly regions = new Map<number, Uint8Array>();
+  /**
+   * Received regions that live in the shared pool, mapped as they are (not copied): each is
+   * given back to the pool when the task deallocates it (or dies).
+   */
+  private readonly releases = new Map<number, () => void>();
   private next = VM_BASE;
 
   /** Maps `data` (taken as is, not copied) and returns its address. */
@@ -79,6 +85,14 @@ export class VmMap implements TaskVm {
     const at = addr - f.start;
     if (deallocate && at === 0) {
       this.regions.delete(f.start);
+      const release = this.releases.get(f.start);
+      if (release) {
+        // A pool region passed on: the next task gets a copy and the pool its region back.
+        this.releases.delete(f.start);
+        const bytes = f.region.slice(0, length);
+        release();
+        return { bytes };
+      }
       // Moved, not copied, when the whole region goes.
       return { bytes: f.region.length === length ? f.region : f.region.subarray(0, length) };
     }
@@ -86,16 +100,17 @@ export class VmMap implements TaskVm {
   }
 
   mapReceived(data: OolData): number {
-    if (data.release) {
-      const copy = data.bytes.slice();
-      data.release();
-      return this.map(copy);
-    }
-    return this.map(data.bytes);
+    const addr = this.map(data.bytes);
+    if (data.release) this.releases.set(addr, data.release);
+    return addr;
   }
 
   deallocate(addr: number): kern_return_t {
-    return this.regions.delete(addr) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
+    if (!this.regions.delete(addr)) return KERN_INVALID_ADDRESS;
+    const release = this.releases.get(addr);
+    this.releases.delete(addr);
+    release?.();
+    return KERN_SUCCESS;
   }
 
   get regionCount(): number {
@@ -104,5 +119,7 @@ export class VmMap implements TaskVm {
 
   clear(): void {
     this.regions.clear();
+    for (const release of this.releases.values()) release();
+    this.releases.clear();
   }
 }

@@ -16,7 +16,7 @@ import type {
   SharedBacking,
 } from "./memory-object.js";
 import type { Task } from "./task.js";
-import { MemoryMapping } from "./memory-mapping.js";
+import { MemoryMapping, shadowRead } from "./memory-mapping.js";
 import { VM_PROT_ALL, VM_PROT_READ, VM_PROT_WRITE } from "./devices/device-codes.js";
 import type { AccessWidth } from "../machine/backend.js";
 
@@ -34,6 +34,8 @@ export interface MappingRecord {
   readonly shared: SharedBacking | undefined;
   /** Kernel-side accesses; offsets are from the mapping's first byte. */
   readonly registers: RegisterAccess | undefined;
+  /** Registers readable in shared memory (writes still go to `registers`), where there are. */
+  readonly shadow: SharedBacking | undefined;
 }
 
 export type VmMapResult =
@@ -115,6 +117,10 @@ export class MappingTable {
         byteOffset: range.shared.byteOffset + at,
       },
       registers: range.registers && shifted(range.registers, at),
+      shadow: range.shadow && {
+        buffer: range.shadow.buffer,
+        byteOffset: range.shadow.byteOffset + at,
+      },
     };
     if (!mine) {
       mine = new Map();
@@ -154,6 +160,8 @@ export class MappingTable {
     const r = this.accessible(task, id, offset, n, width, VM_PROT_READ);
     if (!("record" in r)) return { ok: false, code: r.code };
     const { record } = r;
+    if (record.shadow && width !== 0 && offset % width === 0)
+      return { ok: true, value: shadowRead(record.shadow, offset, width) };
     if (record.registers)
       return width === 0
         ? record.registers.read(offset, length)
@@ -239,6 +247,7 @@ export function localMapping(table: MappingTable, record: MappingRecord): Memory
     size: record.size,
     prot: record.prot,
     shared: record.shared,
+    shadow: record.shadow,
     port: {
       readRegister: async (o, w) => (live() ? regs.readRegister(o, w) : gone),
       writeRegister: async (o, w, v) => (live() ? regs.writeRegister(o, w, v) : gone),

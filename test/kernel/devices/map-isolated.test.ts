@@ -117,7 +117,8 @@ describe("vm_map of the time device", () => {
     const { id, values } = decode(done!);
     const [reads, torn, backwards, distinct, stalls] = values as number[];
     expect(id).toBe(2);
-    expect(reads).toBeGreaterThan(1000);
+    // The reader checks in batches of 1000 reads: a fast writer can show it 200 times in one.
+    expect(reads).toBeGreaterThanOrEqual(1000);
     expect(torn).toBe(0);
     expect(backwards).toBe(0);
     expect(distinct).toBeGreaterThanOrEqual(200);

@@ -1,0 +1,684 @@
+// The isolated task's side of fast RPC lanes: mach_msg takes a lane the kernel granted when the
+// message fits it (a client's simple request, a server's simple reply to a lane reply name) and
+// the kernel path otherwise, with the same results as the kernel path would give. Receives on
+// a port with lanes watch the lane slots and the kernel's queue-length word at once, waiting on
+// the task's single doorbell; they never block inside the kernel while a lane may deliver.
+import { performance } from "node:perf_hooks";
+import { isMainThread } from "node:worker_threads";
+import { MACH_MSG_SUCCESS, MACH_RCV_TIMED_OUT, MACH_RCV_TOO_LARGE } from "./kern-return.js";
+import {
+  MACH_MSGH_BITS,
+  MACH_MSGH_BITS_COMPLEX,
+  MACH_MSG_TYPE_COPY_SEND,
+  MACH_MSG_TYPE_MAKE_SEND_ONCE,
+  MACH_MSG_TYPE_MOVE_SEND_ONCE,
+  MACH_MSG_TYPE_PORT_ANY,
+  MACH_MSG_TYPE_PORT_SEND,
+  MACH_MSG_TYPE_PORT_SEND_ONCE,
+  MACH_RCV_LARGE,
+  MACH_RCV_MSG,
+  MACH_RCV_TIMEOUT,
+  MACH_SEND_MSG,
+} from "./msg-type.js";
+import { parseBody, readPointer, readU32, writePointer, writeU32 } from "./message.js";
+import type { ShmPool } from "./shm-pool.js";
+import { POOL_VM_BASE } from "./pool-vm.js";
+import {
+  BELL_COUNT,
+  BELL_PARKED,
+  L_CLIENT_READY,
+  L_OWED,
+  L_PQ,
+  L_PSEQ,
+  L_PSEQ_INIT,
+  L_REP,
+  L_REQ,
+  L_RQ,
+  L_RSEQ,
+  L_RSEQ_INIT,
+  L_SERVER_OWNER,
+  L_SERVER_READY,
+  L_STATE,
+  LANE_ACTIVE,
+  LANE_NAME_BASE,
+  LANE_ROLE_CLIENT,
+  LANE_ROLE_SERVER,
+  LANE_SLOT_BYTES,
+  LaneMemory,
+  SLOT_CLOSED,
+  SLOT_EMPTY,
+  SLOT_FULL,
+  laneMessageOk,
+  ringBell,
+} from "./fast-lane.js";
+import { LaneAction } from "./fast-lane-kernel.js";
+import { parkAsync } from "./shm-channel.js";
+import type { SharedBufferInbox } from "./shared-buffers.js";
+
+/** What the runtime needs from the task's system-call layer. */
+export interface LaneHost {
+  /** mach_msg through the kernel (the ordinary system call). */
+  kernelMachMsg(
+    buf: Uint8Array,
+    option: number,
+    sendSize: number,
+    rcvSize: number,
+    rcvName: number,
+    timeout: number,
+  ): Promise<number>;
+  /** The LANE system call: [lane id, action, name]. */
+  laneCall(laneId: number, action: number, name: number): Promise<number>;
+}
+
+/**
+ * After a failed spin, a lane wait blocks the worker's thread in Atomics.wait for at most this
+ * long before it parks asynchronously (a blocked thread wakes faster than an event loop; the
+ * bound keeps the worker's timers and messages late by at most this much).
+ */
+const SYNC_PARK_MS = 1;
+/** The shortest spin before blocking, in milliseconds. */
+const SPIN_FLOOR_MS = 0.004;
+
+const REQUEST_BITS = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
+const REPLY_BITS = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
+/** Header bits a received lane request / reply carries (as the kernel's copyout writes them). */
+const RECEIVED_REQUEST_BITS = MACH_MSGH_BITS(MACH_MSG_TYPE_PORT_SEND_ONCE, MACH_MSG_TYPE_PORT_SEND);
+const RECEIVED_REPLY_BITS = MACH_MSGH_BITS(0, MACH_MSG_TYPE_PORT_SEND_ONCE);
+
+interface Lane {
+  readonly id: number;
+  readonly role: typeof LANE_ROLE_CLIENT | typeof LANE_ROLE_SERVER;
+  mem: LaneMemory | null;
+  peer: Int32Array | null;
+  /** Client: N and R. Server: P (in `a`). */
+  readonly a: number;
+  readonly b: number;
+  /** Server: SERVER_READY published. */
+  ready: boolean;
+}
+
+function validSize(buf: Uint8Array, size: number): boolean {
+  return (
+    Number.isInteger(size) &&
+    size >= 32 &&
+    size % 4 === 0 &&
+    size <= buf.length &&
+    size <= LANE_SLOT_BYTES
+  );
+}
+
+export class LaneRuntime {
+  /** Client lanes by reply port name R. */
+  private readonly clients = new Map<number, Lane>();
+  /** Server lanes by port name P. */
+  private readonly servers = new Map<number, Lane[]>();
+  /** Lane reply names the server holds (virtual send-once rights to some client's R). */
+  private readonly held = new Map<number, Lane>();
+  /** Next sequence number of ports received on (kept for ports that have lanes). */
+  private readonly seqs = new Map<number, number>();
+  /** Blocking kernel receives outstanding, by name. */
+  private readonly kernelRcv = new Map<number, number>();
+  /** Kernel-path sends outstanding, by destination name. */
+  private readonly kernelSend = new Map<number, number>();
+  private nameCounter = 0;
+  private readonly spinMax: number;
+  private spinBudget: number;
+  /** Atomics.wait is allowed (a worker thread). */
+  private readonly canBlock = !isMainThread;
+  /** What went where (for tests and diagnostics). */
+  readonly stats = {
+    requestsSent: 0,
+    repliesSent: 0,
+    requestsTaken: 0,
+    repliesTaken: 0,
+    kernelCalls: 0,
+    parks: 0,
+    blocks: 0,
+    spinsPaid: 0,
+  };
+
+  constructor(
+    private readonly host: LaneHost,
+    private readonly bell: Int32Array,
+    private readonly buffers: SharedBufferInbox | undefined,
+    spinMicros: number,
+    /** The shared pool and this task's owner tag there (out-of-line data on lanes). */
+    private readonly pool: ShmPool | null = null,
+    private readonly owner = 0,
+  ) {
+    this.spinMax = Math.max(0, spinMicros / 1000);
+    this.spinBudget = this.spinMax;
+  }
+
+  /** True when some lane exists (mach_msg must look at lanes). */
+  get active(): boolean {
+    return this.clients.size > 0 || this.servers.size > 0 || this.held.size > 0;
+  }
+
+  /** True when one of `names` is a lane reply name this task holds. */
+  holdsAny(names: readonly number[]): boolean {
+    if (this.held.size === 0) return false;
+    for (const n of names) if (this.held.has(n >>> 0)) return true;
+    return false;
+  }
+
+  /** A message received through the kernel: its port's next sequence number. */
+  noteReceived(buf: Uint8Array): void {
+    if (buf.length >= 32) this.seqs.set(readU32(buf, 16), (readU32(buf, 24) + 1) >>> 0);
+  }
+
+  // ------------------------------------------------------------------ grants
+
+  /** An unsolicited grant record: [lane id, role, lane buffer, peer bell buffer, name, name]. */
+  grant(args: readonly number[]): void {
+    const [id, role, bufId, bellId, a, b] = args as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    if (role !== LANE_ROLE_CLIENT && role !== LANE_ROLE_SERVER) return;
+    if (!this.buffers) return;
+    const lane: Lane = { id, role, mem: null, peer: null, a, b, ready: false };
+    if (role === LANE_ROLE_CLIENT) this.clients.set(b, lane);
+    else {
+      const list = this.servers.get(a) ?? [];
+      list.push(lane);
+      this.servers.set(a, list);
+    }
+    void this.attach(lane, bufId, bellId);
+  }
+
+  private async attach(lane: Lane, bufId: number, bellId: number): Promise<void> {
+    const [buf, bell] = await Promise.all([this.buffers!.get(bufId), this.buffers!.get(bellId)]);
+    const mem = buf ? LaneMemory.attach(buf) : null;
+    if (!mem || !bell) return this.drop(lane);
+    lane.peer = new Int32Array(bell);
+    lane.mem = mem;
+    const w = mem.words;
+    if (lane.role === LANE_ROLE_CLIENT) {
+      if (!this.seqs.has(lane.b)) this.seqs.set(lane.b, Atomics.load(w, L_RSEQ_INIT) >>> 0);
+      Atomics.store(w, L_CLIENT_READY, 1);
+    } else if (!this.seqs.has(lane.a)) {
+      this.seqs.set(lane.a, Atomics.load(w, L_PSEQ_INIT) >>> 0);
+    }
+  }
+
+  private drop(lane: Lane): void {
+    if (lane.role === LANE_ROLE_CLIENT) {
+      if (this.clients.get(lane.b) === lane) this.clients.delete(lane.b);
+      return;
+    }
+    const list = this.servers.get(lane.a);
+    if (!list) return;
+    const i = list.indexOf(lane);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.servers.delete(lane.a);
+  }
+
+  // ------------------------------------------------------------------ mach_msg
+
+  /** mach_msg for a task with lanes (no extra promise on the lane path). */
+  machMsg(
+    buf: Uint8Array,
+    option: number,
+    sendSize: number,
+    rcvSize: number,
+    rcvName: number,
+    timeout: number,
+  ): Promise<number> {
+    try {
+      if (option & MACH_SEND_MSG && !this.trySendOnLane(buf, option, sendSize, rcvName))
+        return this.kernelSendThenReceive(buf, option, sendSize, rcvSize, rcvName, timeout);
+      return this.receivePart(buf, option, rcvSize, rcvName, timeout);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The receive half, once the send half is done. */
+  private receivePart(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    rcvName: number,
+    timeout: number,
+  ): Promise<number> {
+    if (!(option & MACH_RCV_MSG)) return Promise.resolve(MACH_MSG_SUCCESS);
+    const rcvLanes = this.receiveMode(rcvName);
+    if (!rcvLanes) return this.kernel(buf, option & ~MACH_SEND_MSG, 0, rcvSize, rcvName, timeout);
+    const deadline =
+      option & MACH_RCV_TIMEOUT ? performance.now() + Math.max(0, timeout) : Infinity;
+    return rcvLanes === "client"
+      ? this.clientReceive(buf, option, rcvSize, rcvName, deadline)
+      : this.serverReceive(buf, option, rcvSize, rcvName, deadline);
+  }
+
+  /** A send that takes the kernel path, then the receive half. */
+  private async kernelSendThenReceive(
+    buf: Uint8Array,
+    option: number,
+    sendSize: number,
+    rcvSize: number,
+    rcvName: number,
+    timeout: number,
+  ): Promise<number> {
+    // The kernel path. Counted at once, before any wait: a lane request issued meanwhile to
+    // the same destination must not overtake this message.
+    const dest = buf.length >= 32 ? readU32(buf, 8) : -1;
+    bump(this.kernelSend, dest, 1);
+    try {
+      await this.prepareKernelSend(buf, sendSize);
+      if (!(option & MACH_RCV_MSG) || !this.receiveMode(rcvName))
+        return await this.kernel(buf, option, sendSize, rcvSize, rcvName, timeout);
+      // The receive half watches the lanes: the send goes alone.
+      const code = await this.kernel(buf, option & ~MACH_RCV_MSG, sendSize, 0, 0, timeout);
+      if (code !== MACH_MSG_SUCCESS) return code;
+    } finally {
+      bump(this.kernelSend, dest, -1);
+    }
+    return this.receivePart(buf, option, rcvSize, rcvName, timeout);
+  }
+
+  /** The kernel path, with the bookkeeping lanes need (outstanding calls, sequence numbers). */
+  private async kernel(
+    buf: Uint8Array,
+    option: number,
+    sendSize: number,
+    rcvSize: number,
+    rcvName: number,
+    timeout: number,
+    poll = false,
+  ): Promise<number> {
+    const rcv = option & MACH_RCV_MSG && !poll ? rcvName : -1;
+    if (rcv >= 0) bump(this.kernelRcv, rcv, 1);
+    this.stats.kernelCalls++;
+    try {
+      const code = await this.host.kernelMachMsg(buf, option, sendSize, rcvSize, rcvName, timeout);
+      if (code === MACH_MSG_SUCCESS && option & MACH_RCV_MSG)
+        this.seqs.set(readU32(buf, 16), (readU32(buf, 24) + 1) >>> 0);
+      return code;
+    } finally {
+      if (rcv >= 0) bump(this.kernelRcv, rcv, -1);
+    }
+  }
+
+  /** A receive through the kernel that never blocks (the queue-length word said non-empty). */
+  private pollKernel(buf: Uint8Array, option: number, rcvSize: number, name: number) {
+    const opt = (option & MACH_RCV_LARGE) | MACH_RCV_MSG | MACH_RCV_TIMEOUT;
+    return this.kernel(buf, opt, 0, rcvSize, name, 0, true);
+  }
+
+  /** The rest of a receive through the kernel (a blocking one), keeping the deadline. */
+  private blockingKernel(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    name: number,
+    deadline: number,
+  ): Promise<number> {
+    const opt = option & ~MACH_SEND_MSG;
+    const left = deadline === Infinity ? 0 : Math.max(0, Math.ceil(deadline - performance.now()));
+    return this.kernel(buf, opt, 0, rcvSize, name, left);
+  }
+
+  private receiveMode(name: number): "client" | "server" | null {
+    if (this.clients.get(name)?.mem) return "client";
+    const list = this.servers.get(name);
+    if (list) for (const l of list) if (l.mem) return "server";
+    return null;
+  }
+
+  /** Posts the message on a lane if it has a lane's shape and the lane can take it now. */
+  private trySendOnLane(buf: Uint8Array, option: number, size: number, rcvName: number): boolean {
+    if (buf.length < 32) return false;
+    const bits = readU32(buf, 0);
+    if ((bits & ~MACH_MSGH_BITS_COMPLEX) >>> 0 === REQUEST_BITS) {
+      if (!(option & MACH_RCV_MSG)) return false;
+      const l = this.clients.get(rcvName);
+      const mem = l?.mem;
+      if (!l || !mem || !validSize(buf, size)) return false;
+      if (readU32(buf, 8) !== l.a || readU32(buf, 16) !== rcvName) return false;
+      const w = mem.words;
+      if (
+        Atomics.load(w, L_STATE) !== LANE_ACTIVE ||
+        Atomics.load(w, L_SERVER_READY) === 0 ||
+        Atomics.load(w, L_PQ) !== 0 ||
+        (this.kernelSend.get(l.a) ?? 0) > 0
+      )
+        return false;
+      if (
+        !(bits & MACH_MSGH_BITS_COMPLEX
+          ? this.postComplex(mem, buf, size)
+          : mem.post(L_REQ, buf, size))
+      )
+        return false;
+      this.stats.requestsSent++;
+      ringBell(l.peer!);
+      return true;
+    }
+    if (bits === REPLY_BITS) {
+      const dest = readU32(buf, 8);
+      const l = this.held.get(dest);
+      const mem = l?.mem;
+      if (!l || !mem || readU32(buf, 16) !== 0 || !validSize(buf, size)) return false;
+      // FIFO on R: never overtake a reply (or anything) already on R's kernel queue.
+      if (Atomics.load(mem.words, L_RQ) !== 0) return false;
+      if (!mem.post(L_REP, buf, size)) return false;
+      this.held.delete(dest);
+      this.stats.repliesSent++;
+      Atomics.sub(mem.words, L_OWED, 1);
+      ringBell(l.peer!);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Posts a request with out-of-line data (and no rights in its body): each region is copied
+   * into a pool region tagged as the server's (or, sent with deallocate, handed over whole), so
+   * the server finds it mapped; false (with nothing changed) when anything does not fit.
+   */
+  private postComplex(mem: LaneMemory, buf: Uint8Array, size: number): boolean {
+    const pool = this.pool;
+    const server = Atomics.load(mem.words, L_SERVER_OWNER);
+    if (!pool || !this.owner || !server || mem.slotState(L_REQ) !== SLOT_EMPTY) return false;
+    const body = parseBody(buf, size);
+    if (!body.ok) return false;
+    const pointers: number[] = [];
+    const undo: (() => void)[] = [];
+    const fail = () => {
+      for (const u of undo) u();
+      return false;
+    };
+    for (const it of body.items) {
+      if (MACH_MSG_TYPE_PORT_ANY(it.name)) return fail();
+      if (it.inline) continue;
+      if (it.byteLength === 0) {
+        pointers.push(it.dataOffset, 0);
+        continue;
+      }
+      const o = readPointer(buf, it.dataOffset) - POOL_VM_BASE;
+      if (!(o >= 0) || pool.ownerOf(o) !== this.owner || pool.regionSize(o) < it.byteLength)
+        return fail(); // the kernel path reports the bad memory
+      if (it.deallocate) {
+        pool.transfer(o, server);
+        undo.push(() => {
+          if (pool.ownerOf(o) === server) pool.transfer(o, this.owner);
+        });
+        pointers.push(it.dataOffset, POOL_VM_BASE + o);
+        continue;
+      }
+      const a = pool.allocate(it.byteLength, server);
+      if (!a.ok) return fail();
+      undo.push(() => {
+        if (pool.ownerOf(a.offset) === server) pool.free(a.offset);
+      });
+      const b = pool.bytes;
+      b.copyWithin(a.offset, o, o + it.byteLength);
+      b.fill(0, a.offset + it.byteLength, a.offset + a.size);
+      pointers.push(it.dataOffset, POOL_VM_BASE + a.offset);
+    }
+    const ok = mem.postWith(L_REQ, size, (dst) => {
+      dst.set(buf.subarray(0, size));
+      for (let i = 0; i < pointers.length; i += 2)
+        writePointer(dst, pointers[i]!, pointers[i + 1]!);
+    });
+    return ok || fail();
+  }
+
+  /**
+   * Before a message takes the kernel path: lane reply names it names become real send-once
+   * rights, and it waits behind this task's own lane request to the same destination.
+   */
+  private async prepareKernelSend(buf: Uint8Array, size: number): Promise<void> {
+    if (buf.length < 32) return;
+    if (this.held.size > 0) {
+      const names = [readU32(buf, 8), readU32(buf, 16)];
+      if (readU32(buf, 0) & MACH_MSGH_BITS_COMPLEX) {
+        const body = parseBody(buf, Math.min(size, buf.length));
+        if (body.ok)
+          for (const it of body.items)
+            if (it.inline && MACH_MSG_TYPE_PORT_ANY(it.name))
+              for (let i = 0; i < it.number; i++) names.push(readU32(buf, it.dataOffset + i * 4));
+      }
+      await this.materialize(names);
+    }
+    const dest = readU32(buf, 8);
+    for (const l of this.clients.values()) {
+      if (l.a !== dest || !l.mem) continue;
+      // FIFO per sender: the kernel-path message may not overtake the lane request.
+      while (l.mem.slotState(L_REQ) === SLOT_FULL) {
+        const seen = Atomics.load(this.bell, BELL_COUNT);
+        if (l.mem.slotState(L_REQ) !== SLOT_FULL) break;
+        const w = this.waitBell(seen, Infinity);
+        if (w !== true) await w;
+      }
+    }
+  }
+
+  /** Turns the lane reply names among `names` into real rights (before a kernel call names them). */
+  async materialize(names: readonly number[]): Promise<void> {
+    for (const n of names) {
+      const l = this.held.get(n >>> 0);
+      if (!l) continue;
+      this.held.delete(n >>> 0);
+      await this.host.laneCall(l.id, LaneAction.MATERIALIZE, n >>> 0);
+    }
+  }
+
+  // ------------------------------------------------------------------ receives
+
+  private async serverReceive(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    name: number,
+    deadline: number,
+  ): Promise<number> {
+    let forcePoll = false;
+    for (;;) {
+      const seen = Atomics.load(this.bell, BELL_COUNT);
+      const list = this.servers.get(name);
+      let live = false;
+      let queued = 0;
+      for (let i = list ? list.length - 1 : -1; i >= 0; i--) {
+        const l = list![i]!;
+        const mem = l.mem;
+        if (!mem) continue;
+        const w = mem.words;
+        if (!l.ready && !((this.kernelRcv.get(name) ?? 0) > 0)) {
+          Atomics.store(w, L_SERVER_READY, 1);
+          l.ready = true;
+        }
+        const st = Atomics.load(w, L_REQ);
+        if (st !== SLOT_CLOSED) live = true;
+        if (st === SLOT_FULL) {
+          const len = mem.slotLength(L_REQ);
+          if (len > rcvSize) {
+            if (option & MACH_RCV_LARGE) {
+              if (buf.length >= 8) writeU32(buf, 4, len);
+              return MACH_RCV_TOO_LARGE;
+            }
+            // The kernel applies MACH_RCV_TOO_LARGE's rules once the message is on its queue.
+            await this.host.laneCall(l.id, LaneAction.DRAIN_REQUEST, 0);
+            forcePoll = true;
+            continue;
+          }
+          Atomics.add(w, L_OWED, 1);
+          if (mem.claim(L_REQ)) {
+            mem.copyOut(L_REQ, buf, len);
+            mem.release(L_REQ);
+            const reply = this.newName();
+            if (!this.requestOk(buf, len)) {
+              // Not what a client runtime posts (rights in the body, memory not ours): the
+              // kernel destroys it, and its reply right with it.
+              await this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply);
+              continue;
+            }
+            this.stats.requestsTaken++;
+            this.held.set(reply, l);
+            const seq = this.seqs.get(name) ?? 0;
+            this.seqs.set(name, (seq + 1) >>> 0);
+            Atomics.add(w, L_PSEQ, 1);
+            writeU32(buf, 0, RECEIVED_REQUEST_BITS | (readU32(buf, 0) & MACH_MSGH_BITS_COMPLEX));
+            writeU32(buf, 4, len);
+            writeU32(buf, 8, reply);
+            writeU32(buf, 16, name);
+            writeU32(buf, 24, seq);
+            return MACH_MSG_SUCCESS;
+          }
+          Atomics.sub(w, L_OWED, 1);
+        }
+        if (st === SLOT_CLOSED) {
+          this.drop(l);
+          continue;
+        }
+        queued = Math.max(queued, Atomics.load(w, L_PQ));
+      }
+      if (!live) return this.blockingKernel(buf, option, rcvSize, name, deadline);
+      if (queued > 0 || forcePoll) {
+        forcePoll = false;
+        const r = await this.pollKernel(buf, option, rcvSize, name);
+        if (r !== MACH_RCV_TIMED_OUT) return r;
+        continue;
+      }
+      if (performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
+      const wait = this.waitBell(seen, deadline);
+      if (wait !== true) await wait;
+    }
+  }
+
+  private async clientReceive(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    name: number,
+    deadline: number,
+  ): Promise<number> {
+    let forcePoll = false;
+    for (;;) {
+      const seen = Atomics.load(this.bell, BELL_COUNT);
+      const l = this.clients.get(name);
+      const mem = l?.mem;
+      if (!l || !mem) return this.blockingKernel(buf, option, rcvSize, name, deadline);
+      const w = mem.words;
+      const st = Atomics.load(w, L_REP);
+      if (st === SLOT_FULL) {
+        const len = mem.slotLength(L_REP);
+        if (len > rcvSize || !laneMessageOk(mem.slotBytes(L_REP), len, -1, () => undefined)) {
+          if (len <= LANE_SLOT_BYTES && len > rcvSize && option & MACH_RCV_LARGE) {
+            if (buf.length >= 8) writeU32(buf, 4, len);
+            return MACH_RCV_TOO_LARGE;
+          }
+          // The kernel applies MACH_RCV_TOO_LARGE's rules (or drops a malformed reply).
+          await this.host.laneCall(l.id, LaneAction.DRAIN_REPLY, 0);
+          forcePoll = true;
+          continue;
+        }
+        if (mem.claim(L_REP)) {
+          mem.copyOut(L_REP, buf, len);
+          mem.release(L_REP);
+          this.stats.repliesTaken++;
+          const seq = this.seqs.get(name) ?? 0;
+          this.seqs.set(name, (seq + 1) >>> 0);
+          Atomics.add(w, L_RSEQ, 1);
+          writeU32(buf, 0, RECEIVED_REPLY_BITS);
+          writeU32(buf, 4, len);
+          writeU32(buf, 8, 0);
+          writeU32(buf, 16, name);
+          writeU32(buf, 24, seq);
+          return MACH_MSG_SUCCESS;
+        }
+        continue;
+      }
+      if (st === SLOT_CLOSED || (st === SLOT_EMPTY && Atomics.load(w, L_STATE) !== LANE_ACTIVE)) {
+        // Revoked or dead: whatever the lane held is on R's kernel queue now.
+        this.drop(l);
+        return this.blockingKernel(buf, option, rcvSize, name, deadline);
+      }
+      if (Atomics.load(w, L_RQ) > 0 || forcePoll) {
+        forcePoll = false;
+        const r = await this.pollKernel(buf, option, rcvSize, name);
+        if (r !== MACH_RCV_TIMED_OUT) return r;
+        continue;
+      }
+      if (performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
+      const wait = this.waitBell(seen, deadline);
+      if (wait !== true) await wait;
+    }
+  }
+
+  /** A request copied out of a lane: checked before the server sees it. */
+  private requestOk(buf: Uint8Array, len: number): boolean {
+    const pool = this.pool;
+    return laneMessageOk(buf, len, this.owner || -1, (a) => {
+      const o = a - POOL_VM_BASE;
+      const owner = pool?.ownerOf(o);
+      return owner === undefined ? undefined : { owner, size: pool!.regionSize(o) };
+    });
+  }
+
+  private newName(): number {
+    for (;;) {
+      this.nameCounter = (this.nameCounter + 1) & 0xffffff;
+      const n = (LANE_NAME_BASE | this.nameCounter) >>> 0;
+      if (this.nameCounter !== 0 && !this.held.has(n)) return n;
+    }
+  }
+
+  /**
+   * Waits for the doorbell to move past `seen`: spins while spinning pays (true when the bell
+   * rang during the spin), then parks (a promise that settles on the ring or the deadline).
+   */
+  private waitBell(seen: number, deadline: number): true | Promise<void> {
+    const bell = this.bell;
+    const now = performance.now();
+    const spin = Math.min(this.spinBudget, deadline - now);
+    if (spin > 0) {
+      const end = now + spin;
+      let i = 0;
+      while (Atomics.load(bell, BELL_COUNT) === seen && (++i & 63 || performance.now() < end));
+      const rang = Atomics.load(bell, BELL_COUNT) !== seen;
+      // Adaptive: doubles after a spin that paid, halves after one that did not, never below
+      // the floor (a peer that is running answers within a few microseconds).
+      this.spinBudget = rang
+        ? Math.min(this.spinMax, this.spinBudget * 2)
+        : Math.max(Math.min(SPIN_FLOOR_MS, this.spinMax), this.spinBudget / 2);
+      if (rang) {
+        this.stats.spinsPaid++;
+        return true;
+      }
+    }
+    const block = Math.min(SYNC_PARK_MS, deadline - performance.now());
+    if (this.canBlock && block > 0) {
+      this.stats.blocks++;
+      Atomics.add(bell, BELL_PARKED, 1);
+      if (Atomics.load(bell, BELL_COUNT) === seen) Atomics.wait(bell, BELL_COUNT, seen, block);
+      Atomics.sub(bell, BELL_PARKED, 1);
+      if (Atomics.load(bell, BELL_COUNT) !== seen) return true;
+    }
+    return this.park(seen, deadline);
+  }
+
+  private async park(seen: number, deadline: number): Promise<void> {
+    const bell = this.bell;
+    this.stats.parks++;
+    Atomics.add(bell, BELL_PARKED, 1);
+    try {
+      if (Atomics.load(bell, BELL_COUNT) !== seen) return;
+      const left = deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
+      if (left > 0) await parkAsync(bell, BELL_COUNT, seen, left);
+    } finally {
+      Atomics.sub(bell, BELL_PARKED, 1);
+    }
+  }
+}
+
+function bump(m: Map<number, number>, k: number, d: number): void {
+  const v = (m.get(k) ?? 0) + d;
+  if (v <= 0) m.delete(k);
+  else m.set(k, v);
+}
