@@ -1,9 +1,11 @@
 // The AHCI host bus adapter (AHCI 1.3.1), an ICH9-like 8086:2922 at 00:1f.2 with ABAR in BAR5:
-// global and per-port registers, command lists, command tables, received FISes, PRDT DMA.
+// global and per-port registers, command lists, command tables, received FISes, PRDT DMA. The
+// ABAR's registers are also kept current in a shared page that tasks may read without a trap.
 import { dwordRegisters, type RegisterHandler } from "./io-bus.js";
 import {
   PciFunction,
   PCI_COMMAND_INTX_DISABLE,
+  PCI_COMMAND_MEMORY,
   PCI_STATUS,
   PCI_STATUS_INTERRUPT,
 } from "./pci-bus.js";
@@ -125,7 +127,12 @@ export interface AhciOptions {
   disks: ReadonlyMap<number, AtaDisk>;
   /** Drives the controller's INTx line. */
   setIrq(asserted: boolean): void;
-  /** Runs deferred command processing (defaults to setImmediate). */
+  /**
+   * Runs deferred command processing. Default: soon (see soonDefer): a microtask, so that a
+   * command issued by a register write runs as soon as the write's handler returns, even while
+   * the kernel's system-call loop keeps the event loop busy polling; but never more than a few
+   * times in a row without letting the event loop turn.
+   */
   defer?: (work: () => void) => void;
 }
 
@@ -156,6 +163,34 @@ interface Port {
   scheduled: boolean;
 }
 
+/** Microtask runs allowed before one waits for the event loop's next turn (setImmediate). */
+const MICROTASK_RUNS_PER_TURN = 4;
+
+/**
+ * A scheduler for device work: a microtask while fewer than MICROTASK_RUNS_PER_TURN have run
+ * since the event loop last turned, else setImmediate, so a driver in the same thread that
+ * keeps the device busy cannot starve timers and I/O.
+ */
+export function soonDefer(): (work: () => void) => void {
+  let runs = 0;
+  let turnArmed = false;
+  return (work) => {
+    if (runs >= MICROTASK_RUNS_PER_TURN) {
+      setImmediate(work);
+      return;
+    }
+    runs++;
+    if (!turnArmed) {
+      turnArmed = true;
+      setImmediate(() => {
+        turnArmed = false;
+        runs = 0;
+      });
+    }
+    queueMicrotask(work);
+  };
+}
+
 function rw(old: number, value: number, mask: number): number {
   return ((old & ~mask) | (value & mask)) >>> 0;
 }
@@ -170,6 +205,13 @@ export class AhciController {
   private idpIndex = 0;
   private irqLevel = false;
   private readonly defer: (work: () => void) => void;
+  /**
+   * The register shadow: the ABAR's 4 KiB as reads would return them, one dword per register at
+   * its own offset, stored with Atomics after every change (before an interrupt is raised), so
+   * another thread's Atomics.load of a status register sees the guest RAM the device wrote.
+   */
+  private readonly shadowBuffer = new SharedArrayBuffer(AHCI_ABAR_SIZE);
+  private readonly shadow = new Int32Array(this.shadowBuffer);
   /** Commands completed, per ATA command opcode (diagnostics). */
   readonly completed = new Map<number, number>();
 
@@ -178,7 +220,7 @@ export class AhciController {
     if (!Number.isInteger(n) || n < 1 || n > 32)
       throw new RangeError(`AHCI port count ${n} must be 1..32`);
     this.mem = options.memory;
-    this.defer = options.defer ?? ((w) => void setImmediate(w));
+    this.defer = options.defer ?? soonDefer();
     this.cap =
       (CAP_S64A | CAP_SNCQ | CAP_SCLO | (3 << 20) | CAP_SAM | ((AHCI_SLOTS - 1) << 8) | (n - 1)) >>>
       0;
@@ -239,6 +281,41 @@ export class AhciController {
     this.resetHba();
   }
 
+  /**
+   * The ABAR's registers as shared memory (byte N is ABAR offset N; read-only to everyone but
+   * this model). Reads of it equal register reads; writes must still go to the registers.
+   */
+  registerShadow(): SharedArrayBuffer {
+    return this.shadowBuffer;
+  }
+
+  /** Where the ABAR decodes now (BAR5 as software programmed it); 0 while it does not decode. */
+  get abarBase(): number {
+    if (!(this.pci.command & PCI_COMMAND_MEMORY)) return 0;
+    return this.pci.barAddress(AHCI_ABAR_INDEX);
+  }
+
+  private publishGlobal(): void {
+    const s = this.shadow;
+    Atomics.store(s, HBA_CAP >> 2, this.cap | 0);
+    Atomics.store(s, HBA_GHC >> 2, this.ghc | 0);
+    Atomics.store(s, HBA_PI >> 2, this.read32(HBA_PI) | 0);
+    Atomics.store(s, HBA_VS >> 2, AHCI_VERSION_1_3_1);
+    Atomics.store(s, HBA_IS >> 2, this.is | 0);
+  }
+
+  private publishPort(p: Port): void {
+    const s = this.shadow;
+    const base = (PORT_BASE + p.index * PORT_STRIDE) >> 2;
+    for (let reg = 0; reg <= PX_SNTF; reg += 4)
+      Atomics.store(s, base + (reg >> 2), this.readPort(p, reg) | 0);
+  }
+
+  private publishAll(): void {
+    for (const p of this.ports) this.publishPort(p);
+    this.publishGlobal();
+  }
+
   /** The ABAR register block (BAR5). */
   registers(): RegisterHandler {
     return dwordRegisters(
@@ -283,7 +360,11 @@ export class AhciController {
   private write32(off: number, value: number, mask: number): void {
     if (off >= PORT_BASE) {
       const p = this.ports[(off - PORT_BASE) >> 7];
-      if (p) this.writePort(p, (off - PORT_BASE) & 0x7f, value, mask);
+      if (p) {
+        this.writePort(p, (off - PORT_BASE) & 0x7f, value, mask);
+        this.publishPort(p);
+        this.publishGlobal();
+      }
       return;
     }
     if (off === HBA_GHC) {
@@ -298,6 +379,7 @@ export class AhciController {
       this.is &= ~(value & mask);
       this.updateIrq();
     }
+    this.publishGlobal();
   }
 
   private readPort(p: Port, reg: number): number {
@@ -466,11 +548,13 @@ export class AhciController {
       p.halted = false;
       this.linkUp(p);
     }
+    this.publishAll();
     this.updateIrq();
   }
 
   private updateIrq(): void {
     for (const p of this.ports) if (p.is & p.ie) this.is = (this.is | (1 << p.index)) >>> 0;
+    Atomics.store(this.shadow, HBA_IS >> 2, this.is | 0);
     const pending = (this.ghc & GHC_IE) !== 0 && this.is !== 0;
     const c = this.pci.config;
     c[PCI_STATUS] = pending
@@ -496,6 +580,7 @@ export class AhciController {
     p.serr = (p.serr | why) >>> 0;
     p.is = (p.is | PXIS_HBFS) >>> 0;
     p.halted = true;
+    this.publishPort(p);
     this.updateIrq();
   }
 
@@ -515,6 +600,7 @@ export class AhciController {
       this.execute(p, disk, slot);
     }
     this.completeQueued(p);
+    this.publishPort(p);
     this.updateIrq();
   }
 

@@ -60,6 +60,16 @@ export interface MachineBackend {
   sharedMemory?(): SharedArrayBuffer;
 
   /**
+   * Optional: device registers at [addr, addr+length) that reads may take from shared memory
+   * (a page the device model keeps current, one dword per register at its offset), where the
+   * model offers one (the simulated AHCI's ABAR). Writes must still go through mmioWrite.
+   */
+  registerShadow?(
+    addr: PhysAddr,
+    length: number,
+  ): { readonly buffer: SharedArrayBuffer; readonly byteOffset: number } | undefined;
+
+  /**
    * Firmware tables by signature, for backends that cannot expose the BIOS area (the host reads
    * /sys/firmware/acpi/tables). Undefined where the RSDP is found by scanning memory.
    */
@@ -73,3 +83,13 @@ export interface MachineBackend {
   powerOff(): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * What a server that drives hardware uses of a machine: port I/O, MMIO and memory reads (and the
+ * host's firmware files). A MachineBackend is one; so is a task's view through the kernel's "io"
+ * and "mem" devices (src/kernel/devices/task-hardware.ts), which is how isolated servers get it.
+ */
+export type HardwareAccess = Pick<
+  MachineBackend,
+  "writable" | "portRead" | "portWrite" | "mmioRead" | "mmioWrite" | "memRead" | "firmwareTables"
+>;

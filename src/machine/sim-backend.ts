@@ -8,7 +8,7 @@ import {
 } from "./backend.js";
 import { buildAcpiTables, defaultRoute, type AcpiTableSet } from "./acpi-tables.js";
 import { AcpiPm, PM1A_CNT_BLK, PM1_CNT_SLP_EN, SLP_TYP_S5 } from "./acpi-pm.js";
-import { AhciController } from "./ahci.js";
+import { AHCI_ABAR_SIZE, AhciController } from "./ahci.js";
 import { AtaDisk } from "./ata-disk.js";
 import { DiskImage } from "./disk-image.js";
 import { DmaAllocator } from "./dma-allocator.js";
@@ -213,6 +213,19 @@ export class SimBackend implements MachineBackend {
   /** Optional MachineBackend member: guest RAM as shared memory, byte N = physical address N. */
   sharedMemory(): SharedArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /** Optional MachineBackend member: the AHCI ABAR's register shadow, where [addr, +length) lies in it. */
+  registerShadow(
+    addr: PhysAddr,
+    length: number,
+  ): { readonly buffer: SharedArrayBuffer; readonly byteOffset: number } | undefined {
+    for (const ctl of this.ahci) {
+      const base = ctl.abarBase;
+      if (base !== 0 && addr >= base && addr + length <= base + AHCI_ABAR_SIZE)
+        return { buffer: ctl.registerShadow(), byteOffset: addr - base };
+    }
+    return undefined;
   }
 
   async allocDma(length: number, align?: number): Promise<PhysAddr> {

@@ -10,6 +10,7 @@ import type {
   RumpPciUser,
 } from "./pci-user.js";
 import { RumpMutex } from "./rumpuser.js";
+import { zeroFill } from "../kernel/zero-fill.js";
 
 const CONFIG_ADDRESS = 0xcf8;
 const CONFIG_DATA = 0xcfc;
@@ -89,6 +90,10 @@ export class BackendPciUser implements RumpPciUser {
       if (!Number.isInteger(off) || off < 0 || off + width > size)
         throw new RangeError(`MMIO offset 0x${off.toString(16)} outside the ${size}-byte region`);
     };
+    // Registers the machine keeps in a shared page are read there (no trip to the model).
+    const shadow = b.registerShadow?.(phys, size);
+    const words = shadow && shadow.byteOffset % 4 === 0 ? new Int32Array(shadow.buffer) : undefined;
+    const base = shadow ? shadow.byteOffset / 4 : 0;
     return {
       phys,
       size,
@@ -97,7 +102,11 @@ export class BackendPciUser implements RumpPciUser {
         check(off, width),
         b.mmioWrite(phys + off, width, v >>> 0)
       ),
-      read32: async (off: number) => (check(off, 4), (await b.mmioRead(phys + off, 4)) >>> 0),
+      read32: async (off: number) => {
+        check(off, 4);
+        if (words && off % 4 === 0) return Atomics.load(words, base + off / 4) >>> 0;
+        return (await b.mmioRead(phys + off, 4)) >>> 0;
+      },
       write32: (off: number, v: number) => (check(off, 4), b.mmioWrite(phys + off, 4, v >>> 0)),
     };
   }
@@ -149,7 +158,7 @@ export class BackendPciUser implements RumpPciUser {
   async dmaAlloc(size: number, align: number): Promise<DmaRegion> {
     const phys = await this.backend.allocDma(size, align);
     const shared = this.shared?.subarray(phys, phys + size);
-    if (shared) shared.fill(0);
+    if (shared) zeroFill(shared);
     return { phys, size, shared };
   }
 

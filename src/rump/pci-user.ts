@@ -14,7 +14,12 @@ export function formatPciAddress(a: PciAddress): string {
   return `${h(a.bus, 2)}:${h(a.dev, 2)}.${a.fn}`;
 }
 
-/** A mapped memory BAR (rumpcomp_pci_map): register accesses at offsets into the region. */
+/**
+ * A mapped memory BAR (rumpcomp_pci_map): register accesses at offsets into the region. Every
+ * access is started before its call returns, so accesses reach the device in call order; a
+ * driver may therefore leave a write's promise unawaited (a posted write, as on PCI) and still
+ * know that a later access, or an interrupt acknowledgement, comes after it.
+ */
 export interface MmioRegion {
   readonly phys: PhysAddr;
   readonly size: number;

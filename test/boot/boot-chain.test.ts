@@ -151,6 +151,9 @@ describe("killing the isolated rumpdisk mid-write", () => {
           return w;
         }),
       );
+      // The stubs do not promise to send concurrent calls in call order: let one write be
+      // answered first, so that the flush has acknowledged writes to vouch for.
+      await writes[0];
       const flush = await device_set_status(c, dev, DEV_FLUSH_CACHE, new Int32Array(0));
       expect(flush.ok).toBe(true);
       const durable = [...acked];

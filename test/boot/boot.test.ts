@@ -87,7 +87,7 @@ describe("tsmach boot", () => {
     has(/^tsmach: created the default disk .*default-disk\.img/);
     has(/^tsmach: rumpdisk runs as an isolated task \(a worker thread\)/);
     has(
-      /^rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs via pci-arbiter's region files, interrupts via irq/,
+      /^rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs vm_mapped from mem, interrupts via irq/,
     );
     has(/^rumpdisk: 00:1f\.2 INTA# routed to GSI \d+ by acpi/);
     has(/^pci-arbiter: 00:1f\.2 0106: 8086:2922/);

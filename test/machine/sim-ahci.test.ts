@@ -193,13 +193,15 @@ describe("simulated AHCI (ICH9-like, AHCI 1.3.1)", () => {
       );
     }
     await d.issue(0, 0xffffffff, true);
-    expect(await d.pr(0, 0x34)).not.toBe(0); // SACT still shows commands in flight
     const is = await d.wait(0, 0xffffffff, true);
     expect(is & (1 << 30)).toBe(0);
     expect(is & (1 << 3)).not.toBe(0); // SDBS
     expect(await d.pr(0, 0x34)).toBe(0);
     expect(await d.pr(0, 0x38)).toBe(0);
-    expect((await m.memRead(d.fb.get(0)! + 0x58, 1))[0]).toBe(0xa1);
+    const sdb = await m.memRead(d.fb.get(0)! + 0x58, 8);
+    expect(sdb[0]).toBe(0xa1);
+    // All 32 were in flight together: one Set Device Bits FIS reports every tag done.
+    expect(new DataView(sdb.buffer, sdb.byteOffset).getUint32(4, true)).toBe(0xffffffff);
     for (let slot = 0; slot < 32; slot++) {
       const count = 1 + (slot % 8);
       const got = await m.memRead(bufs[slot]!, count * 512);
@@ -227,6 +229,37 @@ describe("simulated AHCI (ICH9-like, AHCI 1.3.1)", () => {
     ).toBe(true);
     await d.pw(0, 0x10, 0xffffffff);
     await m.freeDma(w);
+  });
+
+  it("keeps every ABAR register in its shared register shadow, equal to a register read", async () => {
+    const shadow = m.registerShadow(d.abar, 0x1000);
+    expect(shadow).toBeDefined();
+    const words = new Int32Array(shadow!.buffer, shadow!.byteOffset, 0x400);
+    const compare = async () => {
+      for (let off = 0; off < 0x1000; off += 4)
+        expect(Atomics.load(words, off / 4) >>> 0, `ABAR+0x${off.toString(16)}`).toBe(
+          await d.r(off),
+        );
+    };
+    await compare();
+    // A command's completion is in the shadow as soon as the device is done with it.
+    const buf = await m.allocDma(512);
+    await d.build(0, 5, { command: 0x25, lba: 7, count: 1, device: 0x40 }, [
+      { addr: buf, length: 512 },
+    ]);
+    await d.issue(0, 1 << 5, false);
+    await d.wait(0, 1 << 5, false);
+    expect(Atomics.load(words, (0x100 + 0x38) / 4) & (1 << 5)).toBe(0);
+    await compare();
+    await m.freeDma(buf);
+    // Only the ABAR while it decodes has a shadow: not a range past it, not RAM.
+    expect(m.registerShadow(d.abar + 0xffc, 8)).toBeUndefined();
+    expect(m.registerShadow(0x100000, 4)).toBeUndefined();
+    const cmd = await configRead32(m, d.dev, d.fn, 0x04);
+    await configWrite32(m, d.dev, d.fn, 0x04, cmd & ~0x2);
+    expect(m.registerShadow(d.abar, 4)).toBeUndefined();
+    await configWrite32(m, d.dev, d.fn, 0x04, cmd);
+    expect(m.registerShadow(d.abar + 0x100, 0x80)?.byteOffset).toBe(0x100);
   });
 
   it("raises its PCI interrupt line at the interrupt controller and drops it when acknowledged", async () => {

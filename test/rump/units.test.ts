@@ -14,6 +14,7 @@ import { BUS_DMASYNC_POSTREAD, BUS_DMASYNC_PREWRITE, BusDmaTag } from "../../src
 import { EBUSY, EIO, ENOSPC, ENXIO, EROFS, errnoName } from "../../src/rump/errno.js";
 import { errnoToDeviceReturn } from "../../src/rump/device-errors.js";
 import { BackendPciUser } from "../../src/rump/pci-backend.js";
+import { zeroFill } from "../../src/kernel/zero-fill.js";
 import {
   O_RDONLY,
   RB_POWERDOWN,
@@ -325,5 +326,33 @@ describe("rump_sys_* calls", () => {
       await sim.close();
       img.cleanup();
     }
+  });
+});
+
+describe("zeroFill (DMA and pool memory)", () => {
+  it("zeroes exactly [start, end) of shared or plain memory, at any alignment", () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: 0, max: 3000 }),
+        (shared, skew, a, b) => {
+          const size = 3100;
+          const buffer = shared ? new SharedArrayBuffer(size + 16) : new ArrayBuffer(size + 16);
+          new Uint8Array(buffer).fill(0x5a);
+          const bytes = new Uint8Array(buffer, skew, size);
+          bytes.fill(0xa5);
+          const [start, end] = a <= b ? [a, b] : [b, a];
+          zeroFill(bytes, start, end);
+          for (let i = 0; i < size; i++)
+            if (bytes[i] !== (i >= start && i < end ? 0 : 0xa5)) return false;
+          // Nothing outside the view was touched.
+          const all = new Uint8Array(buffer);
+          return all.every((x, i) => (i >= skew && i < skew + size) || x === 0x5a);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

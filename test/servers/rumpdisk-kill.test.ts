@@ -51,6 +51,9 @@ describe("rumpdisk: killed mid-write", () => {
           return r;
         }),
       );
+      // Concurrent stub calls need not reach rumpdisk in call order: let one write be answered
+      // first, so that the flush has acknowledged writes to vouch for.
+      await writes[0];
       const flush = await device_set_status(b.client, dev, DEV_FLUSH_CACHE, new Int32Array(0));
       expect(flush.ok).toBe(true);
       const durable = [...acked];

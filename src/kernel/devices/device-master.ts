@@ -46,6 +46,7 @@ import {
 } from "./device-codes.js";
 import { postIntrNotification } from "./intr-notification.js";
 import { IrqLines } from "./irq-lines.js";
+import { IO_PORT_DEVICE_NAME, IoPortDevice } from "./io-port-device.js";
 import { MemDevice } from "./mem-device.js";
 import type { PhysicalMapping } from "./physical-mapping.js";
 import { TimeDevice, type TimeDeviceOptions } from "./time-device.js";
@@ -175,6 +176,10 @@ export class DeviceMaster implements MemoryObjectSource {
     if (options.backend) dm.unsubscribe = options.backend.onInterrupt((line) => dm.irq.fire(line));
     const demux = new MigDemux(device_server(dm.deviceServer()), notify_server(dm.notifyServer()));
     dm.loop = mach_msg_server(task, demux, pset.name);
+    // "io" (port I/O, i386_io_perm_create's part): its own ports, device_open forwarded to them.
+    const io = options.backend && (await IoPortDevice.start(kernel, task, options.backend));
+    if (io && typeof io !== "number")
+      await dm.addForwarder(task, io.openPort, [IO_PORT_DEVICE_NAME]);
     return { ok: true, value: dm };
   }
 
@@ -261,6 +266,7 @@ export class DeviceMaster implements MemoryObjectSource {
         },
       };
     const view = m.mapping.sharedView();
+    const shadow = m.mapping.registerShadow();
     return {
       ok: true,
       value: {
@@ -269,6 +275,7 @@ export class DeviceMaster implements MemoryObjectSource {
         maxProt: m.mapping.prot,
         shared: view && { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset },
         registers: m.mapping,
+        ...(shadow ? { shadow } : {}),
       },
     };
   }

@@ -58,6 +58,15 @@ export class PhysicalMapping {
     return new Uint8Array(buffer, this.base, this.size);
   }
 
+  /**
+   * The mapped registers as a shared page the device model keeps current, where the machine
+   * offers one for this range (the simulated AHCI's ABAR): reads may come from it, writes may not.
+   */
+  registerShadow():
+    { readonly buffer: SharedArrayBuffer; readonly byteOffset: number } | undefined {
+    return this.backend.registerShadow?.(this.base, this.size);
+  }
+
   /** Bytes of a firmware area (the BIOS area, ACPI tables): the backend's memRead. */
   async read(offset: number, length: number): Promise<AccessResult<Uint8Array>> {
     const bad = this.check(offset, length, VM_PROT_READ);

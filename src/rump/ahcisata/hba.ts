@@ -219,7 +219,12 @@ export class AhciHba {
     const is = await this.abar.read32(AHCI_IS);
     if (!is) return;
     await Promise.all(this.ports.filter((p) => is & (1 << p.index)).map((p) => p.service()));
-    await this.abar.write32(AHCI_IS, is);
+    // Posted: it reaches the HBA before the glue's end of interrupt, which comes after it.
+    try {
+      this.abar.write32(AHCI_IS, is).catch(() => undefined);
+    } catch {
+      /* a region that refuses the access: the watchdog polls the ports */
+    }
   }
 
   private startWatchdog(periodMs: number): void {

@@ -166,6 +166,8 @@ export class AhciPort {
   /** Slots whose PxCI write has been done (and are not complete). */
   private issued = 0;
   private ncqIssued = 0;
+  /** service() calls so far: a slot whose issue lands after one had began looks again. */
+  private servicePasses = 0;
   private dead = false;
 
   constructor(private readonly o: PortOptions) {
@@ -181,6 +183,17 @@ export class AhciPort {
   }
   private w(reg: number, v: number): Promise<void> {
     return this.abar.write32(portReg(this.index, reg), v >>> 0);
+  }
+  /**
+   * A posted register write: started now, in order with every other access, not awaited (what
+   * PCI does with memory writes). `failed` hears of an access that could not be made.
+   */
+  private post(reg: number, v: number, failed?: (e: unknown) => void): void {
+    try {
+      this.w(reg, v).catch((e: unknown) => failed?.(e));
+    } catch (e) {
+      failed?.(e);
+    }
   }
 
   /** Polls `cond` on a register until true or `ms` pass; true when it became true. */
@@ -429,20 +442,33 @@ export class AhciPort {
         settle({ kind: "error", error: ataError(ENXIO, 0, 0, `port ${this.index} is gone`) });
         return;
       }
-      this.active.set(slot, { ncq, started: monotonicMs(this.ru), timeoutMs, settle });
+      const a: Active = { ncq, started: monotonicMs(this.ru), timeoutMs, settle };
+      this.active.set(slot, a);
       const bit = (1 << slot) >>> 0;
+      // Posted: the writes are on their way to the HBA, in order, and not waited for here. The
+      // slot counts as issued (service() may find it complete) only once its PxCI write has
+      // landed: before that, PxCI cannot show it, and a clear bit would mean nothing.
+      const lost = (e: unknown) =>
+        this.settle(slot, {
+          kind: "error",
+          error: ataError(EIO, 0, 0, `port ${this.index}: issue: ${describeThrown(e)}`),
+        });
+      const passes = this.servicePasses;
+      const landed = () => {
+        if (this.active.get(slot) !== a) return; // settled meanwhile (recovery, detach)
+        this.issued = (this.issued | bit) >>> 0;
+        if (ncq) this.ncqIssued = (this.ncqIssued | bit) >>> 0;
+        // An interrupt serviced before this ran could not complete the slot: look again.
+        if (this.servicePasses !== passes) void this.service(true).catch(() => undefined);
+      };
       try {
-        if (ncq) await this.w(AHCI_P_SACT, bit);
-        await this.w(AHCI_P_CI, bit);
+        if (ncq) this.w(AHCI_P_SACT, bit).catch(lost);
+        this.w(AHCI_P_CI, bit).then(landed, lost);
       } catch (e) {
-        this.active.delete(slot);
-        throw e;
+        lost(e);
+        return;
       }
-      this.issued = (this.issued | bit) >>> 0;
-      if (ncq) {
-        this.ncqIssued = (this.ncqIssued | bit) >>> 0;
-        this.queuedCommands++;
-      }
+      if (ncq) this.queuedCommands++;
       this.peakInFlight = Math.max(this.peakInFlight, this.active.size);
     });
     return done;
@@ -469,17 +495,22 @@ export class AhciPort {
 
   /**
    * The interrupt (or poll) service: acknowledge PxIS, complete what PxCI/PxSACT show done, and
-   * recover from errors. Returns true when the port had something to report.
+   * recover from errors. Returns true when the port had something to report. `reapOnly` leaves
+   * PxIS alone (completions only).
    */
-  async service(): Promise<boolean> {
+  async service(reapOnly = false): Promise<boolean> {
     return this.lock.with(async () => {
       if (this.dead) return false;
+      this.servicePasses++;
       const is = await this.r(AHCI_P_IS);
-      if (is) await this.w(AHCI_P_IS, is);
       if (is & AHCI_P_IX_FATAL) {
+        await this.w(AHCI_P_IS, is);
         await this.recover(is);
         return true;
       }
+      // A reap (a slot's issue landed after an interrupt was serviced) completes slots only:
+      // the interrupt's status bits are that pass's to clear, and its write may be on its way.
+      if (is && !reapOnly) this.post(AHCI_P_IS, is);
       const issued = this.issued;
       if (!issued) return is !== 0;
       const ci = await this.r(AHCI_P_CI);

@@ -182,16 +182,31 @@ function readAndReply(
   );
 }
 
-/** device_write / block_write: pwrite, tracked so that a flush waits for it. */
+/**
+ * device_write / block_write: pwrite, tracked so that a flush waits for it. The data is copied
+ * once into a DMA-visible buffer (the message's data is not device-visible), so the drive gets
+ * it in as few commands as the transfer allows rather than through per-slot bounce buffers.
+ */
 async function writeAt(
   d: OpenDevice,
+  ctx: RumpdiskContext,
   offset: number,
   data: Uint8Array,
 ): Promise<
   | { readonly ok: true; readonly written: number }
   | { readonly ok: false; readonly code: io_return_t }
 > {
-  const r = await d.barrier.track(rump_sys_pwrite(d.fd, data, offset));
+  const write = async () => {
+    const buf = await ctx.buffers.get(data.length);
+    try {
+      const staged = buf.view.subarray(0, data.length);
+      staged.set(data);
+      return await rump_sys_pwrite(d.fd, staged, offset);
+    } finally {
+      buf.release();
+    }
+  };
+  const r = await d.barrier.track(write());
   return r.ok ? { ok: true, written: r.value } : { ok: false, code: deviceCodeOf(r) };
 }
 
@@ -238,7 +253,7 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
     if (at.offset + data.length > d.records * d.recordSize) return D_INVALID_RECNUM;
     if (data.length === 0) return { bytes_written: 0 };
     return replyLater(reply, async () => {
-      const w = await writeAt(d, at.offset, data);
+      const w = await writeAt(d, ctx, at.offset, data);
       return w.ok ? { bytes_written: w.written } : w.code;
     });
   };
@@ -351,7 +366,7 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
       const at = checkSectors(d, sector, count);
       if (!at.ok) return at.code;
       return replyLater(reply, async () => {
-        const w = await writeAt(d, at.offset, data);
+        const w = await writeAt(d, ctx, at.offset, data);
         if (!w.ok) return w.code;
         if (flags & BLOCK_WRITE_FUA) {
           const f = await flush(d);
@@ -378,6 +393,7 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
           const n = Math.min(chunk, count - done);
           const w = await writeAt(
             d,
+            ctx,
             (Number(sector) + done) * d.recordSize,
             zeroes.subarray(0, n * d.recordSize),
           );

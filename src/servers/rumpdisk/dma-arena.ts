@@ -1,5 +1,6 @@
 // DMA-able memory for an isolated rumpdisk: one physically contiguous arena of the machine's
 // shared RAM, set aside at boot (what vm_allocate_contiguous gives on gnumach), carved up here.
+import { zeroFill } from "../../kernel/zero-fill.js";
 import type { PhysAddr } from "../../machine/backend.js";
 import type { DmaRegion, RumpPciUser } from "../../rump/pci-user.js";
 
@@ -35,7 +36,7 @@ export class DmaArena implements Pick<
       this.free.splice(i, 1, ...rest);
       this.used.set(at, size);
       const shared = this.bytes.subarray(at, at + size);
-      shared.fill(0);
+      zeroFill(shared);
       return { phys: at, size, shared };
     }
     throw new RangeError(`DMA arena: no ${size} contiguous bytes left`);

@@ -12,6 +12,7 @@ import { D_READ, D_WRITE, VM_PROT_READ, VM_PROT_WRITE } from "../../kernel/devic
 import type { MapResult } from "../../kernel/devices/device-master.js";
 import { intrNotificationId } from "../../kernel/devices/intr-notification.js";
 import type { PhysicalMapping } from "../../kernel/devices/physical-mapping.js";
+import { shadowRead } from "../../kernel/memory-mapping.js";
 import { KERN_SUCCESS, MACH_MSG_SUCCESS, kernReturnName } from "../../kernel/kern-return.js";
 import { polyRight, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
 import { MACH_MSG_TYPE_MAKE_SEND, MACH_RCV_MSG } from "../../kernel/msg-type.js";
@@ -102,13 +103,68 @@ export function memDeviceBars(
     if (!mapped.ok || mapped.value.kind !== "mem")
       throw new Error(`vm_map of the mem pager at 0x${phys.toString(16)} failed`);
     const mapping: PhysicalMapping = mapped.value.mapping;
+    // Registers the machine keeps in a shared page are read there, without a trip to the model.
+    const shadow = mapping.registerShadow();
     return mmioRegion(
       phys,
       size,
-      async (off, width) => check(await mapping.readRegister(off, width), "MMIO read"),
+      async (off, width) =>
+        shadow && off % width === 0 && off >= 0 && off + width <= size
+          ? shadowRead(shadow, off, width)
+          : check(await mapping.readRegister(off, width), "MMIO read"),
       async (off, width, v) => {
         check(await mapping.writeRegister(off, width, v >>> 0), "MMIO write");
       },
+    );
+  };
+}
+
+/**
+ * BARs mapped into the task itself, as a Hurd driver does it: device_open of "mem" on the master
+ * device port, device_map of the range, vm_map of the pager. Works for isolated tasks too: a
+ * register read comes from the device's shared register page where the machine keeps one (else
+ * it is a VM_MAPPING_READ system call); a write is one VM_MAPPING_WRITE, started at once and in
+ * order, so the driver may post it.
+ */
+export function vmMapBars(task: TaskApi, master: SendRight): BarMapper {
+  let mem: SendRight | undefined;
+  return async (phys, size) => {
+    mem ??= check(
+      await device_open(task, master, D_READ | D_WRITE, "mem"),
+      'device_open("mem")',
+    ).device;
+    const prot = VM_PROT_READ | VM_PROT_WRITE;
+    const m = await device_map(task, mem, prot, BigInt(phys), BigInt(size), 0);
+    const pager = check(m, `device_map of mem at 0x${phys.toString(16)}`).pager;
+    const mapped = await task.vm_map(pager, phys, size, prot);
+    await task.mach_port_deallocate(pager);
+    const mapping = mapped.mapping;
+    if (mapped.kr !== KERN_SUCCESS || !mapping)
+      throw new Error(`vm_map of mem at 0x${phys.toString(16)}: ${kernReturnName(mapped.kr)}`);
+    const kr = (r: number, what: string) => {
+      if (r !== KERN_SUCCESS) throw new Error(`${what}: ${kernReturnName(r)}`);
+    };
+    return mmioRegion(
+      phys,
+      size,
+      async (off, width) => {
+        const r =
+          width === 1
+            ? await mapping.read8(off)
+            : width === 2
+              ? await mapping.read16(off)
+              : await mapping.read32(off);
+        return check(r, "MMIO read");
+      },
+      async (off, width, v) =>
+        kr(
+          await (width === 1
+            ? mapping.write8(off, v)
+            : width === 2
+              ? mapping.write16(off, v)
+              : mapping.write32(off, v >>> 0)),
+          "MMIO write",
+        ),
     );
   };
 }
@@ -178,7 +234,9 @@ export class HurdPciUser implements RumpPciUser {
           /* the driver reports its own errors; the line must still be acknowledged */
         }
         if (!live) return;
-        await device_intr_ack(task, irq, polyRight(port, MACH_MSG_TYPE_MAKE_SEND));
+        // The acknowledgement follows the handler's (posted) register writes on the way to the
+        // kernel; its reply is not waited for before the next notification is received.
+        void device_intr_ack(task, irq, polyRight(port, MACH_MSG_TYPE_MAKE_SEND));
       }
     })();
     return {

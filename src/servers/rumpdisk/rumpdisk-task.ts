@@ -1,10 +1,11 @@
 // rumpdisk as an isolated task (a worker thread): the module the boot chain spawns. Its ports
-// come from the task before it; the hardware is reached only through them and a DMA arena.
+// come from the task before it; the hardware is reached only through them and a DMA arena:
+// BARs are vm_mapped from the kernel's "mem" device (pci-arbiter's region files if that fails).
 import { device_write_inband } from "../../../generated/device.js";
 import { asSendRight, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
 import { arbiterPciConfig } from "../acpi/pci-config-port.js";
 import { DmaArena, type DmaArenaSpec } from "./dma-arena.js";
-import { HurdPciUser } from "./hurd-pci-user.js";
+import { HurdPciUser, vmMapBars, type BarMapper } from "./hurd-pci-user.js";
 import { regionFileBars } from "./region-bars.js";
 import { runRumpdisk } from "./rumpdisk.js";
 
@@ -52,17 +53,34 @@ export default async function main(task: TaskApi, args: unknown): Promise<void> 
   if (!isArgs(args)) throw new Error("rumpdisk: the boot chain passed no ports");
   const say = consoleWriter(task, asSendRight(args.console));
   const pci = asSendRight(args.pci);
+  const master = asSendRight(args.next);
+  const viaMem = vmMapBars(task, master);
+  const viaRegions = regionFileBars(task, pci);
+  let how = "mem";
+  const bars: BarMapper = async (phys, size) => {
+    if (how === "mem") {
+      try {
+        return await viaMem(phys, size);
+      } catch (e) {
+        how = "region files";
+        say(
+          `rumpdisk: vm_map of the BAR failed (${e instanceof Error ? e.message : String(e)}); using pci-arbiter's region files`,
+        );
+      }
+    }
+    return viaRegions(phys, size);
+  };
   const glue = new HurdPciUser({
     task,
-    master: asSendRight(args.next),
+    master,
     config: arbiterPciConfig(task, pci),
     acpi: asSendRight(args.acpi),
-    bars: regionFileBars(task, pci),
+    bars,
     dma: new DmaArena(args.dma),
     log: say,
   });
   say(
-    "rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs via pci-arbiter's region files, interrupts via irq",
+    "rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs vm_mapped from mem, interrupts via irq",
   );
   const rd = await runRumpdisk(task, {
     rump: { pci: glue, console: say, ...(args.ncq !== undefined ? { ncq: args.ncq } : {}) },

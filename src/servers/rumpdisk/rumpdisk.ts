@@ -23,6 +23,7 @@ import {
 } from "./block-rump.js";
 import { DevicePorts } from "./device-ports.js";
 import { IoBufferPool } from "./io-buffers.js";
+import { ReplyRegionReserve } from "./reply-regions.js";
 import { WriteBarrier } from "./write-barrier.js";
 
 export { isRumpdiskName };
@@ -97,7 +98,9 @@ export async function runRumpdisk(task: TaskApi, options: RumpdiskOptions): Prom
     block_server(rumpBlockServer(ctx)),
     notify_server(rumpNotifyServer(ctx)),
   );
-  const served = mach_msg_server(task, demux, pset.name);
+  // Replies take their out-of-line regions from a reserve: no vm_allocate on the way out.
+  const regions = new ReplyRegionReserve(task);
+  const served = mach_msg_server(regions.serverTask(), demux, pset.name);
   let stopped: Promise<void> | undefined;
   return {
     ok: true,
@@ -117,6 +120,7 @@ export async function runRumpdisk(task: TaskApi, options: RumpdiskOptions): Prom
           await served;
           for (const b of barriers.values()) await b.drain();
           await buffers.close();
+          await regions.close();
           if (kernel.alive) await kernel.reboot(RB_AUTOBOOT);
         })();
         return stopped;

@@ -1,0 +1,89 @@
+// Out-of-line memory for rumpdisk's replies, allocated ahead of need: a reply's data region
+// comes from a small reserve of vm_allocate'd regions, refilled in the background, so that
+// answering a read costs no vm_allocate round trip to the kernel on the way out.
+import { KERN_SUCCESS, type kern_return_t } from "../../kernel/kern-return.js";
+import type { TaskApi } from "../../kernel/mig/index.js";
+
+/** Regions kept per size class; classes are powers of two from 4 KiB. */
+const MIN_CLASS = 12;
+const MAX_CLASS = 21; // 2 MiB: bigger replies allocate on demand
+/** Reserve depth per class: more for small reads (deep queues), fewer for big ones. */
+const depthOf = (cls: number) => (cls <= 16 ? 8 : 2);
+
+const classOf = (size: number) => Math.max(MIN_CLASS, Math.ceil(Math.log2(Math.max(1, size))));
+
+/**
+ * A reserve of zero-filled regions of `task`, handed out by vm_allocate (it stands in for the
+ * task's own) and refilled after each one taken. A class fills only once it has been asked
+ * for, so a server that sends no out-of-line data holds nothing.
+ */
+export class ReplyRegionReserve {
+  private readonly kept = new Map<number, number[]>();
+  private readonly filling = new Set<number>();
+  private closed = false;
+
+  constructor(private readonly task: TaskApi) {}
+
+  /** vm_allocate from the reserve when it has a region of the size's class, else the kernel's. */
+  async allocate(size: number): Promise<{ kr: kern_return_t; address: number }> {
+    if (this.closed || !Number.isSafeInteger(size) || size <= 0 || classOf(size) > MAX_CLASS)
+      return this.task.vm_allocate(size);
+    const cls = classOf(size);
+    const address = this.kept.get(cls)?.pop();
+    this.refill(cls);
+    if (address !== undefined) return { kr: KERN_SUCCESS, address };
+    return this.task.vm_allocate(2 ** cls);
+  }
+
+  /** Regions kept now (diagnostics, tests). */
+  get size(): number {
+    let n = 0;
+    for (const l of this.kept.values()) n += l.length;
+    return n;
+  }
+
+  private refill(cls: number): void {
+    if (this.filling.has(cls) || this.closed) return;
+    this.filling.add(cls);
+    void (async () => {
+      try {
+        const list = this.kept.get(cls) ?? [];
+        this.kept.set(cls, list);
+        while (!this.closed && list.length < depthOf(cls)) {
+          const r = await this.task.vm_allocate(2 ** cls);
+          if (r.kr !== KERN_SUCCESS) return;
+          if (this.closed) {
+            await this.task.vm_deallocate(r.address);
+            return;
+          }
+          list.push(r.address);
+        }
+      } finally {
+        this.filling.delete(cls);
+      }
+    })();
+  }
+
+  /** Gives every kept region back. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const l of this.kept.values())
+      for (const a of l.splice(0)) await this.task.vm_deallocate(a);
+  }
+
+  /**
+   * `task` as the MIG server should see it: the same task, whose vm_allocate is this reserve's.
+   * Every other call goes to `task` itself.
+   */
+  serverTask(): TaskApi {
+    const task = this.task;
+    const allocate = (size: number) => this.allocate(size);
+    return new Proxy(task, {
+      get(target, key) {
+        if (key === "vm_allocate") return allocate;
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+  }
+}
