@@ -1,11 +1,8 @@
-// The boot chain: kernel → pci-arbiter → acpi → rumpdisk → a client. Each task gets its
-// privileged ports (the master device port, the servers' root ports) from the one before,
-// and device_open is forwarded down the chain as in the Hurd.
-import { device_map, device_open } from "../../generated/device.js";
-import { DeviceMaster } from "../kernel/devices/device-master.js";
-import { D_READ, VM_PROT_READ } from "../kernel/devices/device-codes.js";
+// The boot chain: kernel → pci-arbiter → acpi → rumpdisk → a client, as isolated tasks (worker
+// threads) each given its privileged ports by the one before, device_open forwarded down the chain.
 import { KERN_SUCCESS, kernReturnName } from "../kernel/kern-return.js";
 import { Kernel } from "../kernel/kernel.js";
+import { DeviceMaster } from "../kernel/devices/device-master.js";
 import { asSendRight, type SendRight } from "../kernel/mig/index.js";
 import {
   MACH_MSG_TYPE_COPY_SEND,
@@ -15,11 +12,13 @@ import {
 import { MACH_PORT_RIGHT_RECEIVE } from "../kernel/port-right.js";
 import type { Task } from "../kernel/task.js";
 import type { MachineBackend } from "../machine/backend.js";
+import acpiMain, { type AcpiTaskArgs } from "../servers/acpi/acpi-task.js";
 import { arbiterPciConfig } from "../servers/acpi/pci-config-port.js";
-import { runAcpi, type AcpiTask } from "../servers/acpi/server.js";
-import { PciAccessPolicy } from "../servers/pci-arbiter/access-policy.js";
-import { formatBdf } from "../servers/pci-arbiter/enumerate.js";
-import { runPciArbiter, type PciArbiterTask } from "../servers/pci-arbiter/server.js";
+import { listDir } from "../servers/netfs/client.js";
+import { PciAccessPolicy, type PciAccessRule } from "../servers/pci-arbiter/access-policy.js";
+import pciArbiterMain, {
+  type PciArbiterTaskArgs,
+} from "../servers/pci-arbiter/pci-arbiter-task.js";
 import { HurdPciUser, memDeviceBars } from "../servers/rumpdisk/hurd-pci-user.js";
 import { isRumpdiskName, runRumpdisk, type RumpdiskServer } from "../servers/rumpdisk/rumpdisk.js";
 import { BackendPciUser } from "../rump/pci-backend.js";
@@ -27,6 +26,12 @@ import type { RumpdiskTaskArgs } from "../servers/rumpdisk/rumpdisk-task.js";
 import { startConsole, type ConsoleDevice } from "./console-device.js";
 import { DeviceClient } from "./disk-client.js";
 import { describeMachine, startMachine, type MachineKind } from "./machine.js";
+import {
+  loadServerTask,
+  whenServing,
+  type LoadedServerTask,
+  type ServerTask,
+} from "./server-task.js";
 
 export interface BootOptions {
   readonly machine: MachineKind;
@@ -42,8 +47,9 @@ export interface BootOptions {
    */
   readonly glue?: "hurd" | "direct";
   /**
-   * Run rumpdisk as an isolated task (default, where the machine's memory can be shared with
-   * a worker: the simulated PC); otherwise, or with false, in this thread.
+   * Run the servers as isolated tasks (default). With false, pci-arbiter and acpi run the same
+   * task code in this thread, and rumpdisk runs in-thread (for tests and debugging). rumpdisk
+   * also runs in-thread where the machine's memory cannot be shared with a worker (QEMU).
    */
   readonly isolate?: boolean;
 }
@@ -52,8 +58,8 @@ export interface BootedSystem {
   readonly kernel: Kernel;
   readonly backend: MachineBackend;
   readonly devices: DeviceMaster;
-  readonly pciArbiter: PciArbiterTask;
-  readonly acpi: AcpiTask;
+  readonly pciArbiter: ServerTask;
+  readonly acpi: ServerTask;
   readonly rumpdisk: RumpdiskHandle;
   /** wd0 and its partitions, as the client finds them. */
   readonly disks: readonly DiskNode[];
@@ -62,7 +68,11 @@ export interface BootedSystem {
     readonly acpi: Task;
     readonly rumpdisk: Task;
     readonly client: Task;
+    /** The task that started the chain (holds the roots below). */
+    readonly bootstrap: Task;
   };
+  /** Send rights of the bootstrap task to the roots pci-arbiter and acpi serve for it. */
+  readonly roots: { readonly pci: SendRight; readonly acpi: SendRight };
   /** The client's send right to rumpdisk's master device port (what the Hurd gives ext2fs). */
   readonly clientMaster: SendRight;
   /** Stops every server and the machine; idempotent. */
@@ -96,41 +106,15 @@ const DMA_ARENA_BYTES = 32 << 20;
 export type BootResult = { ok: true; value: BootedSystem } | { ok: false; error: string };
 
 /** Who may touch which PCI function: acpi reads everything, rumpdisk drives mass storage. */
-const PCI_ACCESS = {
+const PCI_ACCESS: { rules: PciAccessRule[] } = {
   rules: [
-    { task: "rumpdisk", class: 0x01, access: "rw" as const },
-    { task: "*", access: "r" as const },
+    { task: "rumpdisk", class: 0x01, access: "rw" },
+    { task: "*", access: "r" },
   ],
 };
 
-const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
-
-/**
- * Physical memory reads through the `mem` device (device_map of the range, then the kernel's
- * mapping), as the acpi server reads the BIOS area and the tables.
- */
-async function memReader(task: Task, master: SendRight, devices: DeviceMaster) {
-  const mem = await device_open(task, master, D_READ, "mem");
-  if (!mem.ok) return undefined;
-  return async (address: number, length: number): Promise<Uint8Array> => {
-    const m = await device_map(
-      task,
-      mem.value.device,
-      VM_PROT_READ,
-      BigInt(address),
-      BigInt(length),
-      0,
-    );
-    if (!m.ok)
-      throw new Error(`device_map of mem at 0x${address.toString(16)}: ${kernReturnName(m.code)}`);
-    const mapped = devices.mapDeviceMemory(task, m.value.pager);
-    await task.mach_port_deallocate(m.value.pager);
-    if (!mapped.ok || mapped.value.kind !== "mem") throw new Error("mem: not a physical mapping");
-    const r = await mapped.value.mapping.read(0, length);
-    if (!r.ok) throw new Error(`mem read at 0x${address.toString(16)}: ${kernReturnName(r.code)}`);
-    return r.value;
-  };
-}
+const ISOLATED = "isolated task (worker thread)";
+const IN_THREAD = "in-thread task";
 
 /** Boots the chain on a new machine; every failure is a value naming the stage. */
 export async function bootSystem(options: BootOptions): Promise<BootResult> {
@@ -138,144 +122,201 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
   const machine = await startMachine(options.machine, options.disk);
   if (!machine.ok) return machine;
   const backend = machine.value;
-  const fail = async (error: string): Promise<BootResult> => {
-    await backend.close().catch(() => undefined);
-    return { ok: false, error };
-  };
+  const isolate = options.isolate ?? true;
   log(`tsmach: booting on ${describeMachine(options.machine)}, disk ${options.disk}`);
 
-  // The kernel: the master device port with irq, time and mem.
+  // The kernel: the master device port with irq, time, mem and io.
   const kernel = new Kernel();
   const dm = await DeviceMaster.start(kernel, { backend });
-  if (!dm.ok) return fail(`kernel devices: ${kernReturnName(dm.code)}`);
-  const devices = dm.value;
-  log("kernel: master device port up; kernel devices irq, time, mem");
-
-  // pci-arbiter: the master device port from the kernel.
-  const pciTask = kernel.createTask("pci-arbiter");
-  const pciMaster = devices.giveMasterPort(pciTask);
-  const policy = PciAccessPolicy.parse(PCI_ACCESS);
-  if (pciMaster.kr !== KERN_SUCCESS || !policy.ok)
-    return fail("pci-arbiter: cannot hand it its ports");
-  let pci: PciArbiterTask;
-  try {
-    pci = await runPciArbiter(pciTask, backend, policy.value);
-  } catch (e) {
-    return fail(`pci-arbiter: ${e instanceof Error ? e.message : String(e)}`);
+  if (!dm.ok) {
+    await backend.close().catch(() => undefined);
+    return { ok: false, error: `kernel devices: ${kernReturnName(dm.code)}` };
   }
-  for (const f of pci.arbiter.functions)
-    log(
-      `pci-arbiter: ${formatBdf(f)} ${hex(f.deviceClass >>> 8, 4)}: ${hex(f.vendorId, 4)}:${hex(f.deviceId, 4)}${f.irqPin ? ` INT${"ABCD"[f.irqPin - 1]}#` : ""}`,
+  const devices = dm.value;
+  log("kernel: master device port up; kernel devices irq, time, mem, io");
+
+  // Everything started so far, stopped in reverse on failure or shutdown.
+  const boot = kernel.createTask("bootstrap");
+  const started: ServerTask[] = [];
+  let consoleDevice: ConsoleDevice | undefined;
+  const teardown = async () => {
+    for (const s of started.reverse()) await s.kill();
+    consoleDevice?.close();
+    boot.terminate("shutdown");
+    await devices.close();
+    await backend.close().catch(() => undefined);
+  };
+  const fail = async (error: string): Promise<BootResult> => {
+    await teardown();
+    return { ok: false, error };
+  };
+  // The boot console, where the isolated servers print their messages.
+  consoleDevice = await startConsole(kernel, log);
+  if (!consoleDevice) return fail("console: cannot start");
+  const con = consoleDevice;
+
+  // Receive rights the bootstrap task makes for a server's roots, one per client, moved into the
+  // server's space; the bootstrap keeps a send right to its own root (to see the server serve).
+  const makeRoots = async (users: readonly string[]) => {
+    const names: Record<string, number> = {};
+    for (const u of users) {
+      const r = await boot.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
+      if (r.kr !== KERN_SUCCESS) return undefined;
+      if (u === "bootstrap")
+        await boot.mach_port_insert_right(r.name, r.name, MACH_MSG_TYPE_MAKE_SEND);
+      names[u] = r.name;
+    }
+    return names;
+  };
+  let gave = true;
+  const give = (from: Task, name: number, disposition: number, to: Task): number => {
+    const r = kernel.giveRight(from, name, disposition, to);
+    if (r.kr !== KERN_SUCCESS) gave = false;
+    return r.name;
+  };
+  const moveRoots = (roots: Record<string, number>, to: Task) =>
+    Object.fromEntries(
+      Object.entries(roots).map(([u, n]) => [u, give(boot, n, MACH_MSG_TYPE_MOVE_RECEIVE, to)]),
     );
+  const serving = (s: ServerTask, root: number) =>
+    whenServing(s, async () => (await listDir(boot, asSendRight(root))).ok);
+  const how = (s: ServerTask) => (s.mode === "isolated" ? ISOLATED : IN_THREAD);
+
+  // Every server's task is made first, with the rights the one before it holds, so that isolated
+  // workers load their code together; then each is started once the one before it serves.
+  // pci-arbiter: the master device port from the kernel.
+  const policy = PciAccessPolicy.parse(PCI_ACCESS);
+  if (!policy.ok) return fail(`pci-arbiter: ${policy.errors.join("; ")}`);
+  const pciGrants = policy.value;
+  const pciRoots = await makeRoots(["acpi", "rumpdisk", "bootstrap"]);
+  if (!pciRoots) return fail("pci-arbiter: cannot make its root ports");
+  const pciLoad = await loadServerTask<PciArbiterTaskArgs>(kernel, boot, {
+    name: "pci-arbiter",
+    module: new URL("../servers/pci-arbiter/pci-arbiter-task.js", import.meta.url),
+    main: pciArbiterMain,
+    isolate,
+    prepare: (t) => ({
+      master: devices.giveMasterPort(t).name,
+      console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND, t),
+      roots: moveRoots(pciRoots, t),
+      grants: pciGrants.rules,
+    }),
+  });
+  if (!pciLoad.ok) return fail(`pci-arbiter: ${pciLoad.error}`);
+  const pci = pciLoad.value.server;
+  const pciArgs = pciLoad.value.args;
+  started.push(pci);
+  if (!gave || !pciArgs.master) return fail("pci-arbiter: cannot hand it its ports");
 
   // acpi: the master device port and a pci-arbiter root port from pci-arbiter.
-  const acpiTask = kernel.createTask("acpi");
-  const acpiMaster = kernel.giveRight(pciTask, pciMaster.name, MACH_MSG_TYPE_COPY_SEND, acpiTask);
-  const acpiPci = kernel.giveRight(
-    pciTask,
-    await pci.ports.rootPort("acpi"),
-    MACH_MSG_TYPE_MAKE_SEND,
-    acpiTask,
-  );
-  if (acpiMaster.kr !== KERN_SUCCESS || acpiPci.kr !== KERN_SUCCESS)
-    return fail("acpi: cannot hand it its ports");
-  const memory = await memReader(acpiTask, asSendRight(acpiMaster.name), devices);
-  const acpiStart = await runAcpi(acpiTask, {
-    backend,
-    pci: arbiterPciConfig(acpiTask, asSendRight(acpiPci.name)),
-    ...(memory ? { memory } : {}),
+  const acpiRoots = await makeRoots(["rumpdisk", "bootstrap"]);
+  if (!acpiRoots) return fail("acpi: cannot make its root ports");
+  const acpiLoad = await loadServerTask<AcpiTaskArgs>(kernel, boot, {
+    name: "acpi",
+    module: new URL("../servers/acpi/acpi-task.js", import.meta.url),
+    main: acpiMain,
+    isolate,
+    prepare: (t) => ({
+      master: give(pci.task, pciArgs.master, MACH_MSG_TYPE_COPY_SEND, t),
+      pci: give(pci.task, pciArgs.roots["acpi"]!, MACH_MSG_TYPE_MAKE_SEND, t),
+      console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND, t),
+      roots: moveRoots(acpiRoots, t),
+    }),
   });
-  if (!acpiStart.ok) return fail(`acpi: ${acpiStart.error.code}: ${acpiStart.error.message}`);
-  const acpi = acpiStart.value;
-  const fw = acpi.acpi.firmware;
-  if (fw.rsdp)
-    log(
-      `acpi: RSDP at 0x${hex(fw.rsdp.address, 5)}, revision ${fw.rsdp.revision}, OEM ${fw.rsdp.oemId.trim()}`,
-    );
-  for (const t of fw.tables)
-    log(
-      `acpi: ${t.name.padEnd(5)} ${t.address !== undefined ? `0x${hex(t.address, 8)}` : "(file)"} ${String(t.header.length).padStart(6)} bytes  (${t.header.oemId.trim()} ${t.header.oemTableId.trim()})`,
-    );
-  for (const p of fw.problems) log(`acpi: warning: ${p.where}: ${p.error.message}`);
+  if (!acpiLoad.ok) return fail(`acpi: ${acpiLoad.error}`);
+  const acpi = acpiLoad.value.server;
+  const acpiArgs = acpiLoad.value.args;
+  started.push(acpi);
+  if (!gave) return fail("acpi: cannot hand it its ports");
 
   // rumpdisk: the master device port from acpi, root ports of pci-arbiter and acpi, and its own
   // master device port, made here so that the kernel and the client can be given send rights.
-  const boot = kernel.createTask("bootstrap");
   const own = await boot.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
   if (own.kr !== KERN_SUCCESS) return fail("rumpdisk: cannot make its master device port");
   await boot.mach_port_insert_right(own.name, own.name, MACH_MSG_TYPE_MAKE_SEND);
-  const pciRoot = await pci.ports.rootPort("rumpdisk");
-  const acpiRoot = await acpi.ports.rootPort("rumpdisk");
   const glue = options.glue ?? "hurd";
   const ram = backend.sharedMemory?.();
-  const isolate = (options.isolate ?? true) && glue === "hurd" && ram !== undefined;
-  let console: ConsoleDevice | undefined;
-  let rumpdisk: RumpdiskHandle;
-  if (isolate) {
-    console = await startConsole(kernel, log);
-    if (!console) return fail("console: cannot start");
-    const dmaPhys = await backend.allocDma(DMA_ARENA_BYTES, 4096);
-    const con = console;
-    let gave = true;
-    const spawned = kernel.spawnTask(
-      "rumpdisk",
-      new URL("../servers/rumpdisk/rumpdisk-task.js", import.meta.url),
-      {
-        prepare: (t): RumpdiskTaskArgs => {
-          const give = (from: Task, name: number, disposition: number) => {
-            const r = kernel.giveRight(from, name, disposition, t);
-            if (r.kr !== KERN_SUCCESS) gave = false;
-            return r.name;
-          };
-          return {
-            next: give(acpiTask, acpiMaster.name, MACH_MSG_TYPE_COPY_SEND),
-            master: give(boot, own.name, MACH_MSG_TYPE_MOVE_RECEIVE),
-            pci: give(pciTask, pciRoot, MACH_MSG_TYPE_MAKE_SEND),
-            acpi: give(acpiTask, acpiRoot, MACH_MSG_TYPE_MAKE_SEND),
-            console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND),
-            dma: { ram: ram!, phys: dmaPhys, size: DMA_ARENA_BYTES },
-            ...(options.ncq !== undefined ? { ncq: options.ncq } : {}),
-          };
-        },
-      },
-    );
-    if (!spawned.ok) return fail(`rumpdisk: ${spawned.error}`);
+  const rumpdiskPorts =
+    "from acpi: the master device port, root ports of pci-arbiter and acpi; drives the AHCI disks (rump ahcisata and wd)";
+  let rumpdiskLoad: LoadedServerTask<RumpdiskTaskArgs> | undefined;
+  let dmaPhys: number | undefined;
+  if (isolate && glue === "hurd" && ram !== undefined) {
+    dmaPhys = await backend.allocDma(DMA_ARENA_BYTES, 4096);
+    const phys = dmaPhys;
+    const rd = await loadServerTask<RumpdiskTaskArgs>(kernel, boot, {
+      name: "rumpdisk",
+      module: new URL("../servers/rumpdisk/rumpdisk-task.js", import.meta.url),
+      isolate: true,
+      prepare: (t) => ({
+        next: give(acpi.task, acpiArgs.master, MACH_MSG_TYPE_COPY_SEND, t),
+        master: give(boot, own.name, MACH_MSG_TYPE_MOVE_RECEIVE, t),
+        pci: give(pci.task, pciArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
+        acpi: give(acpi.task, acpiArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
+        console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND, t),
+        dma: { ram, phys, size: DMA_ARENA_BYTES },
+        ...(options.ncq !== undefined ? { ncq: options.ncq } : {}),
+      }),
+    });
+    if (!rd.ok) return fail(`rumpdisk: ${rd.error}`);
+    rumpdiskLoad = rd.value;
+    started.push(rd.value.server);
     if (!gave) return fail("rumpdisk: cannot hand it its ports");
-    const handle = spawned.handle;
-    log(
-      "tsmach: rumpdisk runs as an isolated task (a worker thread); pci-arbiter and acpi run in-thread beside the machine model",
-    );
+  }
+
+  log(
+    `tsmach: pci-arbiter: ${how(pci)}; from the kernel: the master device port; owns PCI configuration space`,
+  );
+  await pciLoad.value.start();
+  const pciUp = await serving(pci, pciRoots["bootstrap"]!);
+  if (!pciUp.ok) return fail(pciUp.error);
+  log(
+    `tsmach: acpi: ${how(acpi)}; from pci-arbiter: the master device port, a pci-arbiter root port; serves the ACPI tables and interrupt routing`,
+  );
+  await acpiLoad.value.start();
+  const acpiUp = await serving(acpi, acpiRoots["bootstrap"]!);
+  if (!acpiUp.ok) return fail(acpiUp.error);
+
+  let rumpdisk: RumpdiskHandle;
+  if (rumpdiskLoad) {
+    const server = rumpdiskLoad.server;
+    const phys = dmaPhys!;
+    log(`tsmach: rumpdisk: ${ISOLATED}; ${rumpdiskPorts}`);
+    await rumpdiskLoad.start();
     rumpdisk = {
       mode: "isolated",
-      task: handle.task,
-      kill: () => handle.kill(),
+      task: server.task,
+      kill: () => server.kill(),
       stop: async () => {
-        await handle.kill();
-        await backend.freeDma(dmaPhys).catch(() => undefined);
+        await server.kill();
+        await backend.freeDma(phys).catch(() => undefined);
       },
     };
   } else {
     const rdTask = kernel.createTask("rumpdisk");
-    const rdMaster = kernel.giveRight(acpiTask, acpiMaster.name, MACH_MSG_TYPE_COPY_SEND, rdTask);
-    const rdPci = kernel.giveRight(pciTask, pciRoot, MACH_MSG_TYPE_MAKE_SEND, rdTask);
-    const rdAcpi = kernel.giveRight(acpiTask, acpiRoot, MACH_MSG_TYPE_MAKE_SEND, rdTask);
-    const rdOwn = kernel.giveRight(boot, own.name, MACH_MSG_TYPE_MOVE_RECEIVE, rdTask);
-    if ([rdMaster, rdPci, rdAcpi, rdOwn].some((r) => r.kr !== KERN_SUCCESS))
+    const rdMaster = give(acpi.task, acpiArgs.master, MACH_MSG_TYPE_COPY_SEND, rdTask);
+    const rdPci = give(pci.task, pciArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, rdTask);
+    const rdAcpi = give(acpi.task, acpiArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, rdTask);
+    const rdOwn = give(boot, own.name, MACH_MSG_TYPE_MOVE_RECEIVE, rdTask);
+    if (!gave) {
+      rdTask.terminate("failed to start");
       return fail("rumpdisk: cannot hand it its ports");
-    log(
-      "tsmach: rumpdisk runs in-thread: " +
-        (ram === undefined
+    }
+    const why =
+      glue === "direct"
+        ? "its PCI glue touches the machine (glue: direct)"
+        : ram === undefined
           ? "this machine's memory is not shared with worker threads (QEMU guest RAM is reached over qtest)"
-          : "as asked"),
-    );
+          : "as asked";
+    log(`tsmach: rumpdisk: ${IN_THREAD}; ${rumpdiskPorts}`);
+    log(`tsmach: rumpdisk runs in-thread: ${why}`);
     const pciGlue =
       glue === "hurd"
         ? new HurdPciUser({
             task: rdTask,
-            master: asSendRight(rdMaster.name),
-            config: arbiterPciConfig(rdTask, asSendRight(rdPci.name)),
-            acpi: asSendRight(rdAcpi.name),
-            bars: memDeviceBars(rdTask, asSendRight(rdMaster.name), (pager) =>
+            master: asSendRight(rdMaster),
+            config: arbiterPciConfig(rdTask, asSendRight(rdPci)),
+            acpi: asSendRight(rdAcpi),
+            bars: memDeviceBars(rdTask, asSendRight(rdMaster), (pager) =>
               devices.mapDeviceMemory(rdTask, pager),
             ),
             dma: new BackendPciUser(backend),
@@ -294,10 +335,13 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
         console: (line) => log(line),
         ...(options.ncq !== undefined ? { ncq: options.ncq } : {}),
       },
-      next: asSendRight(rdMaster.name),
-      master: rdOwn.name,
+      next: asSendRight(rdMaster),
+      master: rdOwn,
     });
-    if (!rd.ok) return fail(rd.error);
+    if (!rd.ok) {
+      rdTask.terminate("failed to start");
+      return fail(rd.error);
+    }
     const server = rd.value;
     rumpdisk = {
       mode: "in-thread",
@@ -313,14 +357,22 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
 
   // The kernel forwards device_open of wd* to rumpdisk's master device port.
   const fwd = await devices.addForwarder(boot, own.name, isRumpdiskName);
-  if (fwd.kr !== KERN_SUCCESS)
+  if (fwd.kr !== KERN_SUCCESS) {
+    await rumpdisk.stop();
     return fail(`kernel: cannot forward to rumpdisk: ${kernReturnName(fwd.kr)}`);
+  }
 
   // The client: rumpdisk's master device port (what the Hurd hands the root file system).
   const client = kernel.createTask("client");
   const cm = kernel.giveRight(boot, own.name, MACH_MSG_TYPE_COPY_SEND, client);
-  if (cm.kr !== KERN_SUCCESS) return fail("client: cannot hand it rumpdisk's master device port");
+  if (cm.kr !== KERN_SUCCESS) {
+    await rumpdisk.stop();
+    return fail("client: cannot hand it rumpdisk's master device port");
+  }
   const clientMaster = asSendRight(cm.name);
+  log(
+    `tsmach: client: ${IN_THREAD}; from rumpdisk: rumpdisk's master device port; opens and reads the disks`,
+  );
 
   let stopped: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
@@ -330,12 +382,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       if (wd0.ok) await wd0.value.flush();
       client.terminate("shutdown");
       await rumpdisk.stop();
-      boot.terminate("shutdown");
-      console?.close();
-      acpiTask.terminate("shutdown");
-      pciTask.terminate("shutdown");
-      await devices.close();
-      await backend.close().catch(() => undefined);
+      await teardown();
     })();
     return stopped;
   };
@@ -357,7 +404,11 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       acpi,
       rumpdisk,
       disks,
-      tasks: { pci: pciTask, acpi: acpiTask, rumpdisk: rumpdisk.task, client },
+      tasks: { pci: pci.task, acpi: acpi.task, rumpdisk: rumpdisk.task, client, bootstrap: boot },
+      roots: {
+        pci: asSendRight(pciRoots["bootstrap"]!),
+        acpi: asSendRight(acpiRoots["bootstrap"]!),
+      },
       clientMaster,
       shutdown,
     },

@@ -1,10 +1,10 @@
 // The boot console: a device port served by an in-thread task, where isolated servers write
 // their boot messages (device_write / device_write_inband, as on gnumach's "console").
-import { device_server, type DeviceServer } from "../../generated/device.js";
+import { device_server, device_write_inband, type DeviceServer } from "../../generated/device.js";
 import { D_INVALID_OPERATION, D_SUCCESS } from "../kernel/devices/device-codes.js";
 import { KERN_SUCCESS } from "../kernel/kern-return.js";
 import type { Kernel } from "../kernel/kernel.js";
-import { mach_msg_server, MigDemux } from "../kernel/mig/index.js";
+import { mach_msg_server, MigDemux, type SendRight, type TaskApi } from "../kernel/mig/index.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../kernel/port-right.js";
 import type { Task } from "../kernel/task.js";
 
@@ -60,4 +60,26 @@ export async function startConsole(
   };
   void mach_msg_server(task, new MigDemux(device_server(impl)), p.name);
   return { task, port: p.name, close: () => task.terminate("console closed") };
+}
+
+/** A task's writer on the console: lines go out in order; flush() waits until all are written. */
+export interface ConsoleWriter {
+  (line: string): void;
+  flush(): Promise<void>;
+}
+
+/** Console output of `task` as device_write_inband calls on `console` (a send right). */
+export function consoleWriter(task: TaskApi, console: SendRight): ConsoleWriter {
+  let queue = Promise.resolve();
+  const enc = new TextEncoder();
+  const say = (line: string): void => {
+    const bytes = enc.encode(line + "\n");
+    queue = queue
+      .then(async () => {
+        for (let o = 0; o < bytes.length; o += 128)
+          await device_write_inband(task, console, 0, 0n, bytes.subarray(o, o + 128));
+      })
+      .catch(() => undefined); // a console that is gone loses the line, nothing else
+  };
+  return Object.assign(say, { flush: () => queue });
 }

@@ -85,7 +85,13 @@ describe("tsmach boot", () => {
         `no line matching ${re}\n${out}`,
       ).toBe(true);
     has(/^tsmach: created the default disk .*default-disk\.img/);
-    has(/^tsmach: rumpdisk runs as an isolated task \(a worker thread\)/);
+    // Every server is an isolated task, given its ports by the one before.
+    has(
+      /^tsmach: pci-arbiter: isolated task \(worker thread\); from the kernel: the master device port/,
+    );
+    has(/^tsmach: acpi: isolated task \(worker thread\); from pci-arbiter: /);
+    has(/^tsmach: rumpdisk: isolated task \(worker thread\); from acpi: /);
+    has(/^pci-arbiter: configuration mechanism #1 at ports 0xcf8-0xcff through an io_perm/);
     has(
       /^rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs vm_mapped from mem, interrupts via irq/,
     );
@@ -147,6 +153,8 @@ describe.skipIf(!need("qemu"))("tsmach boot --machine qemu", () => {
       expect(code).toBe(0);
       expect(out).toMatch(/^pci-arbiter: 00:1f\.2 0106: 8086:2922/m);
       expect(out).toMatch(/^tsmach: rumpdisk runs in-thread: .*QEMU guest RAM/m);
+      expect(out).toMatch(/^tsmach: pci-arbiter: isolated task \(worker thread\)/m);
+      expect(out).toMatch(/^tsmach: acpi: isolated task \(worker thread\)/m);
       expect(out).toMatch(/^acpi: FACP /m);
       expect(out).toMatch(/^rumpdisk: 00:1f\.2 INTA# routed to GSI \d+ by acpi/m);
       expect(out).toMatch(

@@ -1,7 +1,7 @@
 // The acpi server's logic: publishes every firmware table under tables/, loads the DSDT and
 // SSDTs into the AML interpreter, routes PCI interrupts through _PRT (acpi_get_pci_irq), and
 // enters sleep states through \_Sx and the FADT's PM1 control blocks (acpi_sleep).
-import type { AccessWidth, MachineBackend } from "../../machine/backend.js";
+import type { AccessWidth, HardwareAccess } from "../../machine/backend.js";
 import { EINVAL, EIO, ENODEV, EOPNOTSUPP, EPERM } from "../netfs/errno.js";
 import {
   addChild,
@@ -35,7 +35,7 @@ import type { PhysReader } from "./tables.js";
 export { ENODEV };
 
 export interface AcpiOptions {
-  readonly backend: MachineBackend;
+  readonly backend: HardwareAccess;
   /**
    * Physical memory for the RSDP scan and the tables (the kernel's `mem` device in the system;
    * defaults to the backend's memory reads). Unused when the backend has firmwareTables().

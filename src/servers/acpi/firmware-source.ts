@@ -124,3 +124,19 @@ export function tablesFromFiles(files: ReadonlyMap<string, Uint8Array>): Firmwar
   }
   return { ok: true, value: { tables, problems } };
 }
+
+/** The tables as the boot log lists them: the RSDP, each table, then each problem. */
+export function describeFirmware(fw: FirmwareTables): string[] {
+  const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
+  const lines: string[] = [];
+  if (fw.rsdp)
+    lines.push(
+      `RSDP at 0x${hex(fw.rsdp.address, 5)}, revision ${fw.rsdp.revision}, OEM ${fw.rsdp.oemId.trim()}`,
+    );
+  for (const t of fw.tables)
+    lines.push(
+      `${t.name.padEnd(5)} ${t.address !== undefined ? `0x${hex(t.address, 8)}` : "(file)"} ${String(t.header.length).padStart(6)} bytes  (${t.header.oemId.trim()} ${t.header.oemTableId.trim()})`,
+    );
+  for (const p of fw.problems) lines.push(`warning: ${p.where}: ${p.error.message}`);
+  return lines;
+}

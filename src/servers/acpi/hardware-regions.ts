@@ -1,6 +1,6 @@
 // The AML interpreter's way to the hardware: SystemIO through port I/O, SystemMemory through
 // MMIO, and PCI_Config through whatever owns configuration space (the pci-arbiter).
-import type { AccessWidth, MachineBackend } from "../../machine/backend.js";
+import type { AccessWidth, HardwareAccess } from "../../machine/backend.js";
 import type { RegionAccess, RegionHandler } from "./aml/index.js";
 
 /** Configuration-space access for PCI_Config regions (the pci-arbiter, or a direct one). */
@@ -25,7 +25,7 @@ function widthOf(a: RegionAccess): AccessWidth {
 
 /** A RegionHandler over a machine; accesses the machine refuses fail the AML operation. */
 export function hardwareRegions(
-  backend: MachineBackend,
+  backend: HardwareAccess,
   pci: PciConfigPort | undefined,
 ): RegionHandler {
   return {

@@ -111,7 +111,7 @@ export class NetfsPorts {
           return KERN_SUCCESS;
         }
         this.byName.delete(port);
-        this.byProtid.delete(p);
+        if (this.byProtid.get(p) === port) this.byProtid.delete(p);
         await this.task.mach_port_mod_refs(port, MACH_PORT_RIGHT_RECEIVE, -1);
         return KERN_SUCCESS;
       },
@@ -124,6 +124,21 @@ export class NetfsPorts {
    */
   rootPort(user: string): Promise<number> {
     return this.portFor(this.fs.protid(user));
+  }
+
+  /**
+   * Serves `user`'s root on `name`: a receive right made by whoever started this server (the boot
+   * chain, which kept the send rights it hands to clients) and moved into this task's space.
+   */
+  async adoptRoot(user: string, name: number): Promise<void> {
+    const p = this.fs.protid(user);
+    const kr = await this.task.mach_port_move_member(name, await this.set());
+    if (kr !== KERN_SUCCESS)
+      throw new Error(`${this.task.name}: cannot serve the root port of ${user} (${kr})`);
+    this.byName.set(name, p);
+    if (!this.byProtid.has(p)) this.byProtid.set(p, name);
+    const status = await this.task.mach_port_get_receive_status(name);
+    await this.armNoSenders(name, Math.max(1, status.status?.mps_mscount ?? 1));
   }
 
   /** The protid a request arrived on, or undefined for a port that is not one of ours. */

@@ -1,10 +1,10 @@
 // The pci-arbiter: owns configuration space, enumerates the bus once at start, publishes the
 // DOMAIN/BUS/DEV/FUNC tree and implements the Hurd's pci.defs routines on its nodes.
-import type { MachineBackend } from "../../machine/backend.js";
+import type { HardwareAccess } from "../../machine/backend.js";
 import { EINVAL } from "../netfs/errno.js";
 import { ioFail, ioOk, type FsNode, type IoResult } from "../netfs/node.js";
 import { Translator, type AccessMode, type Protid } from "../netfs/translator.js";
-import type { PciAccessPolicy } from "./access-policy.js";
+import type { PciGrants } from "./pci-grants.js";
 import { encodePciBars, encodePciXromBar } from "./bars.js";
 import { ConfigAccess, PCI_CONFIG_SIZE } from "./config-access.js";
 import { enumeratePci, type PciFunction } from "./enumerate.js";
@@ -19,14 +19,14 @@ export class PciArbiter {
   private constructor(
     readonly config: ConfigAccess,
     readonly functions: readonly PciFunction[],
-    private readonly policy: PciAccessPolicy,
+    private readonly policy: PciGrants,
   ) {
     const root = buildPciTree(config, functions);
     this.fs = new Translator(root, (user, node, mode) => this.checkNode(user, node, mode));
   }
 
   /** Enumerates the machine's PCI bus and builds the tree. */
-  static async start(backend: MachineBackend, policy: PciAccessPolicy): Promise<PciArbiter> {
+  static async start(backend: HardwareAccess, policy: PciGrants): Promise<PciArbiter> {
     const config = new ConfigAccess(backend);
     const functions = await enumeratePci(config);
     return new PciArbiter(config, functions, policy);

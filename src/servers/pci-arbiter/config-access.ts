@@ -3,7 +3,7 @@
 import {
   BackendAccessError,
   type AccessWidth,
-  type MachineBackend,
+  type HardwareAccess,
 } from "../../machine/backend.js";
 import { EINVAL, EIO, EROFS } from "../netfs/errno.js";
 import { ioFail, ioOk, type IoResult } from "../netfs/node.js";
@@ -44,7 +44,7 @@ export function backendError(e: unknown): number {
 export class ConfigAccess {
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly backend: MachineBackend) {}
+  constructor(readonly backend: HardwareAccess) {}
 
   /** Runs `body` when every earlier access has finished (one CONFIG_ADDRESS user at a time). */
   private exclusive<T>(body: () => Promise<T>): Promise<T> {

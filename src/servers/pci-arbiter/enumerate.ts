@@ -70,3 +70,10 @@ export async function enumeratePci(config: ConfigAccess): Promise<PciFunction[]>
 export function formatBdf(f: PciBdf): string {
   return `${f.bus.toString(16).padStart(2, "0")}:${f.dev.toString(16).padStart(2, "0")}.${f.func}`;
 }
+
+/** A function as the boot log shows it: "00:1f.2 0106: 8086:2922 INTA#". */
+export function describePciFunction(f: PciFunction): string {
+  const hex = (n: number, w: number) => n.toString(16).padStart(w, "0");
+  const pin = f.irqPin >= 1 && f.irqPin <= 4 ? ` INT${"ABCD"[f.irqPin - 1]}#` : "";
+  return `${formatBdf(f)} ${hex(f.deviceClass >>> 8, 4)}: ${hex(f.vendorId, 4)}:${hex(f.deviceId, 4)}${pin}`;
+}

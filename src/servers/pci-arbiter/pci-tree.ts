@@ -1,7 +1,7 @@
 // The arbiter's file tree as the Hurd's pci-arbiter publishes it: DOMAIN/BUS/DEV/FUNC
 // directories ("0000/00/1f/2") holding `config`, `region0`..`region5` (BARs with a size) and
 // `rom` (when the function has an expansion ROM).
-import type { AccessWidth, MachineBackend } from "../../machine/backend.js";
+import type { AccessWidth, HardwareAccess } from "../../machine/backend.js";
 import { EINVAL, EIO } from "../netfs/errno.js";
 import {
   addChild,
@@ -51,7 +51,7 @@ function widthAt(addr: number, remaining: number): AccessWidth {
 }
 
 /** Reads and writes of a BAR's registers: port I/O for I/O BARs, MMIO for memory BARs. */
-function regionOps(backend: MachineBackend, r: PciRegion): FileOps {
+function regionOps(backend: HardwareAccess, r: PciRegion): FileOps {
   const size = Number(r.size);
   const base = Number(r.baseAddr);
   return {

@@ -3,10 +3,10 @@
 import { pci_server, type PciServer } from "../../../generated/pci.js";
 import type { kern_return_t } from "../../kernel/kern-return.js";
 import type { TaskApi } from "../../kernel/mig/index.js";
-import type { MachineBackend } from "../../machine/backend.js";
+import type { HardwareAccess } from "../../machine/backend.js";
 import { EOPNOTSUPP } from "../netfs/errno.js";
 import { NetfsPorts } from "../netfs/port-server.js";
-import type { PciAccessPolicy } from "./access-policy.js";
+import type { PciGrants } from "./pci-grants.js";
 import { PciArbiter } from "./arbiter.js";
 
 export interface PciArbiterTask {
@@ -58,8 +58,8 @@ export function pciServerImpl(arbiter: PciArbiter, ports: NetfsPorts): PciServer
  */
 export async function runPciArbiter(
   task: TaskApi,
-  backend: MachineBackend,
-  policy: PciAccessPolicy,
+  backend: HardwareAccess,
+  policy: PciGrants,
 ): Promise<PciArbiterTask> {
   const arbiter = await PciArbiter.start(backend, policy);
   const ports = new NetfsPorts(task, arbiter.fs);
