@@ -2,9 +2,12 @@
 // worker maps, so out-of-line data is copied once by the sender and handed over by offset.
 //
 // Layout: a 64-byte header of int32 words ([0] magic [1] page size [2] page count [3] lock
-// [4] lock waiters [5] next-fit hint [6] free pages), then the allocation bitmap (one bit a
-// page), then per-page run lengths (pages in the region starting there, 0 elsewhere), then
-// per-page owners (the owner tag of the region starting there), then, page-aligned, the data.
+// [4] lock waiters [5] search hint [6] free pages [7] fit policy: 0, the default, next-fit from
+// just past the last allocation; FIT_LAST_FREED, from the region freed last), then the
+// allocation bitmap (one bit a page), then per-page run lengths (pages in the region starting
+// there, 0 elsewhere), then per-page owners (the owner tag of the region starting there), then,
+// page-aligned, the data. The hint and the policy live in the header, not in this object: a
+// thread must never trust its own memory of what is free, only the bitmap under the lock.
 //
 // Invariants: every field but the data is changed only under the lock; a page's bit is set iff
 // it lies in exactly one region, and a region is known by its first page's run length. The lock
@@ -56,6 +59,9 @@ const H_LOCK = 3;
 const H_WAITERS = 4;
 const H_HINT = 5;
 const H_FREE = 6;
+const H_FIT = 7;
+/** Header word 7 set to this: search from the region freed last (0: next-fit). */
+const FIT_LAST_FREED = 1;
 const SPIN = 256;
 
 interface Geometry {
@@ -154,8 +160,10 @@ export class ShmPool {
       const start = this.findRun(n);
       if (start < 0) return { ok: false, code: KERN_NO_SPACE };
       for (let p = start; p < start + n; p++) this.bitmap[p >> 5]! |= 1 << (p & 31);
-      this.runs[start] = n;
-      this.owners[start] = owner;
+      // ownerOf() and regionSize() read these two without the lock: owner first, so a reader
+      // that sees the run sees its owner too.
+      Atomics.store(this.owners, start, owner);
+      Atomics.store(this.runs, start, n);
       this.header[H_FREE] = this.header[H_FREE]! - n;
       this.header[H_HINT] = start + n >= this.pageCount ? 0 : start + n;
       return { ok: true, offset: start * this.pageSize, size: n * this.pageSize };
@@ -171,27 +179,39 @@ export class ShmPool {
     return a;
   }
 
-  /** Frees the region starting at `offset`; KERN_INVALID_ADDRESS if none starts there. */
-  free(offset: number): ShmPoolReturn {
+  /**
+   * Frees the region starting at `offset`; KERN_INVALID_ADDRESS if none starts there, or if
+   * `expectedOwner` is given and the region is not (or no longer) that owner's: the check and
+   * the free happen under one lock, so a region reclaimed and handed out again in between is
+   * never freed from under its new owner.
+   */
+  free(offset: number, expectedOwner?: number): ShmPoolReturn {
     const p = this.pageOf(offset);
     if (p < 0) return KERN_INVALID_ADDRESS;
     this.lock();
     try {
+      if (expectedOwner !== undefined && (this.runs[p] === 0 || this.owners[p] !== expectedOwner))
+        return KERN_INVALID_ADDRESS;
       return this.release(p) ? KERN_SUCCESS : KERN_INVALID_ADDRESS;
     } finally {
       this.unlock();
     }
   }
 
-  /** Hands the region at `offset` to `owner` (the receiving task). */
-  transfer(offset: number, owner: number): ShmPoolReturn {
+  /**
+   * Hands the region at `offset` to `owner` (the receiving task). With `expectedOwner`, only if
+   * the region is still that owner's (checked under the lock; KERN_INVALID_ADDRESS otherwise).
+   */
+  transfer(offset: number, owner: number, expectedOwner?: number): ShmPoolReturn {
     const p = this.pageOf(offset);
     if (p < 0 || !Number.isInteger(owner))
       return p < 0 ? KERN_INVALID_ADDRESS : KERN_INVALID_ARGUMENT;
     this.lock();
     try {
       if (this.runs[p] === 0) return KERN_INVALID_ADDRESS;
-      this.owners[p] = owner;
+      if (expectedOwner !== undefined && this.owners[p] !== expectedOwner)
+        return KERN_INVALID_ADDRESS;
+      Atomics.store(this.owners, p, owner);
       return KERN_SUCCESS;
     } finally {
       this.unlock();
@@ -265,14 +285,15 @@ export class ShmPool {
   private release(p: number): boolean {
     const n = this.runs[p]!;
     if (n <= 0 || p + n > this.pageCount) return false;
-    this.runs[p] = 0;
-    this.owners[p] = 0;
+    Atomics.store(this.runs, p, 0);
+    Atomics.store(this.owners, p, 0);
     for (let q = p; q < p + n; q++) this.bitmap[q >> 5]! &= ~(1 << (q & 31));
     this.header[H_FREE] = this.header[H_FREE]! + n;
+    if (this.header[H_FIT] === FIT_LAST_FREED) this.header[H_HINT] = p;
     return true;
   }
 
-  /** First run of n free pages, next-fit from the hint; -1 if none. Caller holds the lock. */
+  /** First run of n free pages from the hint, wrapping; -1 if none. Caller holds the lock. */
   private findRun(n: number): number {
     const hint = this.header[H_HINT]!;
     const a = this.scan(hint, this.pageCount, n);

@@ -82,6 +82,21 @@ describe("shm-pool", () => {
     expect(p.stats().freePages).toBe(32);
   });
 
+  it("frees or transfers only while the region is still the expected owner's", () => {
+    // A pool of two pages and regions of two pages: a region given out again is at the same place.
+    const p = pool({ size: 2 * 4096 });
+    const a = offsetOf(p.allocate(5000, 1));
+    expect(p.reclaim(1)).toBe(1);
+    expect(offsetOf(p.allocate(5000, 3))).toBe(a);
+    expect(p.free(a, 1)).toBe(KERN_INVALID_ADDRESS);
+    expect(p.transfer(a, 2, 1)).toBe(KERN_INVALID_ADDRESS);
+    expect(p.ownerOf(a)).toBe(3);
+    expect(p.transfer(a, 2, 3)).toBe(KERN_SUCCESS);
+    expect(p.free(a, 3)).toBe(KERN_INVALID_ADDRESS);
+    expect(p.free(a, 2)).toBe(KERN_SUCCESS);
+    expect(p.stats().freePages).toBe(2);
+  });
+
   it("breaks a lock left held by a dead thread", () => {
     const p = pool({ size: 4 * 4096, holder: 5 });
     const other = ShmPool.attach(p.buffer, { holder: 9 });
