@@ -57,19 +57,15 @@ export const acpi_routines = {
  *
  * Routine acpi_sleep (id 41000, reply 41100): the out arguments, or the error code.
  */
-export async function acpi_sleep(
+export function acpi_sleep(
   caller: TaskApi,
   master: SendRight,
   sleep_state: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
-    caller,
-    acpi_routines.acpi_sleep,
-    master,
-    { sleep_state },
-    callOptions,
-  )) as MigResult<Record<never, never>>;
+  return migCall(caller, acpi_routines.acpi_sleep, master, { sleep_state }, callOptions) as Promise<
+    MigResult<Record<never, never>>
+  >;
 }
 
 /**
@@ -77,7 +73,7 @@ export async function acpi_sleep(
  *
  * Routine acpi_get_pci_irq (id 41001, reply 41101): the out arguments, or the error code.
  */
-export async function acpi_get_pci_irq(
+export function acpi_get_pci_irq(
   caller: TaskApi,
   master: SendRight,
   bus: number,
@@ -85,13 +81,13 @@ export async function acpi_get_pci_irq(
   func: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly irq: number }>> {
-  return (await migCall(
+  return migCall(
     caller,
     acpi_routines.acpi_get_pci_irq,
     master,
     { bus, dev, func },
     callOptions,
-  )) as MigResult<{ readonly irq: number }>;
+  ) as Promise<MigResult<{ readonly irq: number }>>;
 }
 
 /**

@@ -101,7 +101,7 @@ export const block_routines = {
  *
  * Routine block_get_info (id 47000, reply 47100): the out arguments, or the error code.
  */
-export async function block_get_info(
+export function block_get_info(
   caller: TaskApi,
   device: SendRight,
   callOptions?: MigCallOptions,
@@ -115,20 +115,16 @@ export async function block_get_info(
     readonly serial: string;
   }>
 > {
-  return (await migCall(
-    caller,
-    block_routines.block_get_info,
-    device,
-    {},
-    callOptions,
-  )) as MigResult<{
-    readonly sector_size: number;
-    readonly sectors: bigint;
-    readonly first_sector: bigint;
-    readonly flags: number;
-    readonly model: string;
-    readonly serial: string;
-  }>;
+  return migCall(caller, block_routines.block_get_info, device, {}, callOptions) as Promise<
+    MigResult<{
+      readonly sector_size: number;
+      readonly sectors: bigint;
+      readonly first_sector: bigint;
+      readonly flags: number;
+      readonly model: string;
+      readonly serial: string;
+    }>
+  >;
 }
 
 /**
@@ -137,20 +133,20 @@ export async function block_get_info(
  *
  * Routine block_read (id 47001, reply 47101): the out arguments, or the error code.
  */
-export async function block_read(
+export function block_read(
   caller: TaskApi,
   device: SendRight,
   sector: bigint,
   count: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     block_routines.block_read,
     device,
     { sector, count },
     callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  ) as Promise<MigResult<{ readonly data: Uint8Array }>>;
 }
 
 /**
@@ -159,7 +155,7 @@ export async function block_read(
  *
  * Routine block_write (id 47002, reply 47102): the out arguments, or the error code.
  */
-export async function block_write(
+export function block_write(
   caller: TaskApi,
   device: SendRight,
   sector: bigint,
@@ -167,13 +163,13 @@ export async function block_write(
   flags: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly count: number }>> {
-  return (await migCall(
+  return migCall(
     caller,
     block_routines.block_write,
     device,
     { sector, data, flags },
     callOptions,
-  )) as MigResult<{ readonly count: number }>;
+  ) as Promise<MigResult<{ readonly count: number }>>;
 }
 
 /**
@@ -182,13 +178,13 @@ export async function block_write(
  *
  * Routine block_flush (id 47003, reply 47103): the out arguments, or the error code.
  */
-export async function block_flush(
+export function block_flush(
   caller: TaskApi,
   device: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(caller, block_routines.block_flush, device, {}, callOptions)) as MigResult<
-    Record<never, never>
+  return migCall(caller, block_routines.block_flush, device, {}, callOptions) as Promise<
+    MigResult<Record<never, never>>
   >;
 }
 
@@ -197,20 +193,20 @@ export async function block_flush(
  *
  * Routine block_write_zeroes (id 47004, reply 47104): the out arguments, or the error code.
  */
-export async function block_write_zeroes(
+export function block_write_zeroes(
   caller: TaskApi,
   device: SendRight,
   sector: bigint,
   count: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     block_routines.block_write_zeroes,
     device,
     { sector, count },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**

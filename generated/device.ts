@@ -201,20 +201,20 @@ export const device_routines = {
  *
  * Routine device_open (id 2800, reply 2900): the out arguments, or the error code.
  */
-export async function device_open(
+export function device_open(
   caller: TaskApi,
   master_port: SendRight,
   mode: number,
   name: string,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly device: SendRight }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_open,
     master_port,
     { mode, name },
     callOptions,
-  )) as MigResult<{ readonly device: SendRight }>;
+  ) as Promise<MigResult<{ readonly device: SendRight }>>;
 }
 
 /**
@@ -222,18 +222,14 @@ export async function device_open(
  *
  * Routine device_close (id 2801, reply 2901): the out arguments, or the error code.
  */
-export async function device_close(
+export function device_close(
   caller: TaskApi,
   device: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
-    caller,
-    device_routines.device_close,
-    device,
-    {},
-    callOptions,
-  )) as MigResult<Record<never, never>>;
+  return migCall(caller, device_routines.device_close, device, {}, callOptions) as Promise<
+    MigResult<Record<never, never>>
+  >;
 }
 
 /**
@@ -241,7 +237,7 @@ export async function device_close(
  *
  * Routine device_write (id 2802, reply 2902): the out arguments, or the error code.
  */
-export async function device_write(
+export function device_write(
   caller: TaskApi,
   device: SendRight,
   mode: number,
@@ -249,13 +245,13 @@ export async function device_write(
   data: Uint8Array,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly bytes_written: number }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_write,
     device,
     { mode, recnum, data },
     callOptions,
-  )) as MigResult<{ readonly bytes_written: number }>;
+  ) as Promise<MigResult<{ readonly bytes_written: number }>>;
 }
 
 /**
@@ -263,7 +259,7 @@ export async function device_write(
  *
  * Routine device_write_inband (id 2803, reply 2903): the out arguments, or the error code.
  */
-export async function device_write_inband(
+export function device_write_inband(
   caller: TaskApi,
   device: SendRight,
   mode: number,
@@ -271,13 +267,13 @@ export async function device_write_inband(
   data: Uint8Array,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly bytes_written: number }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_write_inband,
     device,
     { mode, recnum, data },
     callOptions,
-  )) as MigResult<{ readonly bytes_written: number }>;
+  ) as Promise<MigResult<{ readonly bytes_written: number }>>;
 }
 
 /**
@@ -285,7 +281,7 @@ export async function device_write_inband(
  *
  * Routine device_read (id 2804, reply 2904): the out arguments, or the error code.
  */
-export async function device_read(
+export function device_read(
   caller: TaskApi,
   device: SendRight,
   mode: number,
@@ -293,13 +289,13 @@ export async function device_read(
   bytes_wanted: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_read,
     device,
     { mode, recnum, bytes_wanted },
     callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  ) as Promise<MigResult<{ readonly data: Uint8Array }>>;
 }
 
 /**
@@ -307,7 +303,7 @@ export async function device_read(
  *
  * Routine device_read_inband (id 2805, reply 2905): the out arguments, or the error code.
  */
-export async function device_read_inband(
+export function device_read_inband(
   caller: TaskApi,
   device: SendRight,
   mode: number,
@@ -315,13 +311,13 @@ export async function device_read_inband(
   bytes_wanted: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_read_inband,
     device,
     { mode, recnum, bytes_wanted },
     callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  ) as Promise<MigResult<{ readonly data: Uint8Array }>>;
 }
 
 /**
@@ -330,7 +326,7 @@ export async function device_read_inband(
  *
  * Routine device_map (id 2809, reply 2909): the out arguments, or the error code.
  */
-export async function device_map(
+export function device_map(
   caller: TaskApi,
   device: SendRight,
   prot: number,
@@ -339,13 +335,13 @@ export async function device_map(
   unmap: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly pager: SendRight }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_map,
     device,
     { prot, offset, size, unmap },
     callOptions,
-  )) as MigResult<{ readonly pager: SendRight }>;
+  ) as Promise<MigResult<{ readonly pager: SendRight }>>;
 }
 
 /**
@@ -353,20 +349,20 @@ export async function device_map(
  *
  * Routine device_set_status (id 2810, reply 2910): the out arguments, or the error code.
  */
-export async function device_set_status(
+export function device_set_status(
   caller: TaskApi,
   device: SendRight,
   flavor: number,
   status: Int32Array,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_set_status,
     device,
     { flavor, status },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -374,20 +370,20 @@ export async function device_set_status(
  *
  * Routine device_get_status (id 2811, reply 2911): the out arguments, or the error code.
  */
-export async function device_get_status(
+export function device_get_status(
   caller: TaskApi,
   device: SendRight,
   flavor: number,
   statusCnt: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly status: Int32Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_get_status,
     device,
     { flavor, statusCnt },
     callOptions,
-  )) as MigResult<{ readonly status: Int32Array }>;
+  ) as Promise<MigResult<{ readonly status: Int32Array }>>;
 }
 
 /**
@@ -395,7 +391,7 @@ export async function device_get_status(
  *
  * Routine device_set_filter (id 2812, reply 2912): the out arguments, or the error code.
  */
-export async function device_set_filter(
+export function device_set_filter(
   caller: TaskApi,
   device: SendRight,
   receive_port: PolyRight,
@@ -403,13 +399,13 @@ export async function device_set_filter(
   filter: Int16Array,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_set_filter,
     device,
     { receive_port, priority, filter },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -418,7 +414,7 @@ export async function device_set_filter(
  *
  * Routine device_intr_register (id 2813, reply 2913): the out arguments, or the error code.
  */
-export async function device_intr_register(
+export function device_intr_register(
   caller: TaskApi,
   device: SendRight,
   id: number,
@@ -426,13 +422,13 @@ export async function device_intr_register(
   receive_port: PolyRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_intr_register,
     device,
     { id, flags, receive_port },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -442,19 +438,19 @@ export async function device_intr_register(
  *
  * Routine device_intr_ack (id 2814, reply 2914): the out arguments, or the error code.
  */
-export async function device_intr_ack(
+export function device_intr_ack(
   caller: TaskApi,
   device: SendRight,
   receive_port: PolyRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     device_routines.device_intr_ack,
     device,
     { receive_port },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**

@@ -46,7 +46,7 @@ export const device_notify_routines = {
  *
  * Simpleroutine device_intr_notify (id 100): one-way; resolves to mach_msg's return code.
  */
-export async function device_intr_notify(
+export function device_intr_notify(
   caller: TaskApi,
   notify: SendRight,
   id: number,

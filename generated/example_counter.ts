@@ -106,19 +106,19 @@ export const example_counter_routines = {
  *
  * Routine counter_add (id 91000, reply 91100): the out arguments, or the error code.
  */
-export async function counter_add(
+export function counter_add(
   caller: TaskApi,
   counter: SendRight,
   delta: bigint,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly value: bigint }>> {
-  return (await migCall(
+  return migCall(
     caller,
     example_counter_routines.counter_add,
     counter,
     { delta },
     callOptions,
-  )) as MigResult<{ readonly value: bigint }>;
+  ) as Promise<MigResult<{ readonly value: bigint }>>;
 }
 
 /**
@@ -126,18 +126,14 @@ export async function counter_add(
  *
  * Routine counter_get (id 91001, reply 91101): the out arguments, or the error code.
  */
-export async function counter_get(
+export function counter_get(
   caller: TaskApi,
   counter: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly value: bigint; readonly name: string }>> {
-  return (await migCall(
-    caller,
-    example_counter_routines.counter_get,
-    counter,
-    {},
-    callOptions,
-  )) as MigResult<{ readonly value: bigint; readonly name: string }>;
+  return migCall(caller, example_counter_routines.counter_get, counter, {}, callOptions) as Promise<
+    MigResult<{ readonly value: bigint; readonly name: string }>
+  >;
 }
 
 /**
@@ -145,19 +141,19 @@ export async function counter_get(
  *
  * Routine counter_set_name (id 91002, reply 91102): the out arguments, or the error code.
  */
-export async function counter_set_name(
+export function counter_set_name(
   caller: TaskApi,
   counter: SendRight,
   name: string,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     example_counter_routines.counter_set_name,
     counter,
     { name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -165,7 +161,7 @@ export async function counter_set_name(
  *
  * Simpleroutine counter_reset (id 91003): one-way; resolves to mach_msg's return code.
  */
-export async function counter_reset(
+export function counter_reset(
   caller: TaskApi,
   counter: SendRight,
   callOptions?: MigCallOptions,
@@ -179,19 +175,19 @@ export async function counter_reset(
  *
  * Routine counter_wait (id 91004, reply 91104): the out arguments, or the error code.
  */
-export async function counter_wait(
+export function counter_wait(
   caller: TaskApi,
   counter: SendRight,
   target: bigint,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly value: bigint }>> {
-  return (await migCall(
+  return migCall(
     caller,
     example_counter_routines.counter_wait,
     counter,
     { target },
     callOptions,
-  )) as MigResult<{ readonly value: bigint }>;
+  ) as Promise<MigResult<{ readonly value: bigint }>>;
 }
 
 /**
@@ -199,18 +195,18 @@ export async function counter_wait(
  *
  * Routine counter_history (id 91005, reply 91105): the out arguments, or the error code.
  */
-export async function counter_history(
+export function counter_history(
   caller: TaskApi,
   counter: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly samples: BigInt64Array; readonly wrapped: boolean }>> {
-  return (await migCall(
+  return migCall(
     caller,
     example_counter_routines.counter_history,
     counter,
     {},
     callOptions,
-  )) as MigResult<{ readonly samples: BigInt64Array; readonly wrapped: boolean }>;
+  ) as Promise<MigResult<{ readonly samples: BigInt64Array; readonly wrapped: boolean }>>;
 }
 
 /**

@@ -50,7 +50,7 @@ export const fs_routines = {
  *
  * Routine dir_lookup (id 20018, reply 20118): the out arguments, or the error code.
  */
-export async function dir_lookup(
+export function dir_lookup(
   caller: TaskApi,
   start_dir: SendRight,
   file_name: string,
@@ -60,17 +60,19 @@ export async function dir_lookup(
 ): Promise<
   MigResult<{ readonly do_retry: number; readonly retry_name: string; readonly result: SendRight }>
 > {
-  return (await migCall(
+  return migCall(
     caller,
     fs_routines.dir_lookup,
     start_dir,
     { file_name, flags, mode },
     callOptions,
-  )) as MigResult<{
-    readonly do_retry: number;
-    readonly retry_name: string;
-    readonly result: SendRight;
-  }>;
+  ) as Promise<
+    MigResult<{
+      readonly do_retry: number;
+      readonly retry_name: string;
+      readonly result: SendRight;
+    }>
+  >;
 }
 
 /**

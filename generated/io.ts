@@ -58,20 +58,16 @@ export const io_routines = {
  *
  * Routine io_write (id 21000, reply 21100): the out arguments, or the error code.
  */
-export async function io_write(
+export function io_write(
   caller: TaskApi,
   io_object: SendRight,
   data: Uint8Array,
   offset: bigint,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly amount: bigint }>> {
-  return (await migCall(
-    caller,
-    io_routines.io_write,
-    io_object,
-    { data, offset },
-    callOptions,
-  )) as MigResult<{ readonly amount: bigint }>;
+  return migCall(caller, io_routines.io_write, io_object, { data, offset }, callOptions) as Promise<
+    MigResult<{ readonly amount: bigint }>
+  >;
 }
 
 /**
@@ -79,20 +75,20 @@ export async function io_write(
  *
  * Routine io_read (id 21001, reply 21101): the out arguments, or the error code.
  */
-export async function io_read(
+export function io_read(
   caller: TaskApi,
   io_object: SendRight,
   offset: bigint,
   amount: bigint,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     io_routines.io_read,
     io_object,
     { offset, amount },
     callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  ) as Promise<MigResult<{ readonly data: Uint8Array }>>;
 }
 
 /**

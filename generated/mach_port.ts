@@ -295,18 +295,14 @@ export const mach_port_routines = {
  *
  * Routine mach_port_names (id 3200, reply 3300): the out arguments, or the error code.
  */
-export async function mach_port_names(
+export function mach_port_names(
   caller: TaskApi,
   task: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly names: readonly mach_port_name_t[]; readonly types: Int32Array }>> {
-  return (await migCall(
-    caller,
-    mach_port_routines.mach_port_names,
-    task,
-    {},
-    callOptions,
-  )) as MigResult<{ readonly names: readonly mach_port_name_t[]; readonly types: Int32Array }>;
+  return migCall(caller, mach_port_routines.mach_port_names, task, {}, callOptions) as Promise<
+    MigResult<{ readonly names: readonly mach_port_name_t[]; readonly types: Int32Array }>
+  >;
 }
 
 /**
@@ -314,19 +310,15 @@ export async function mach_port_names(
  *
  * Routine mach_port_type (id 3201, reply 3301): the out arguments, or the error code.
  */
-export async function mach_port_type(
+export function mach_port_type(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly ptype: number }>> {
-  return (await migCall(
-    caller,
-    mach_port_routines.mach_port_type,
-    task,
-    { name },
-    callOptions,
-  )) as MigResult<{ readonly ptype: number }>;
+  return migCall(caller, mach_port_routines.mach_port_type, task, { name }, callOptions) as Promise<
+    MigResult<{ readonly ptype: number }>
+  >;
 }
 
 /**
@@ -334,20 +326,20 @@ export async function mach_port_type(
  *
  * Routine mach_port_rename (id 3202, reply 3302): the out arguments, or the error code.
  */
-export async function mach_port_rename(
+export function mach_port_rename(
   caller: TaskApi,
   task: SendRight,
   old_name: mach_port_name_t,
   new_name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_rename,
     task,
     { old_name, new_name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -355,20 +347,20 @@ export async function mach_port_rename(
  *
  * Routine mach_port_allocate_name (id 3203, reply 3303): the out arguments, or the error code.
  */
-export async function mach_port_allocate_name(
+export function mach_port_allocate_name(
   caller: TaskApi,
   task: SendRight,
   right: number,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_allocate_name,
     task,
     { right, name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -376,19 +368,19 @@ export async function mach_port_allocate_name(
  *
  * Routine mach_port_allocate (id 3204, reply 3304): the out arguments, or the error code.
  */
-export async function mach_port_allocate(
+export function mach_port_allocate(
   caller: TaskApi,
   task: SendRight,
   right: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly name: mach_port_name_t }>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_allocate,
     task,
     { right },
     callOptions,
-  )) as MigResult<{ readonly name: mach_port_name_t }>;
+  ) as Promise<MigResult<{ readonly name: mach_port_name_t }>>;
 }
 
 /**
@@ -396,19 +388,19 @@ export async function mach_port_allocate(
  *
  * Routine mach_port_destroy (id 3205, reply 3305): the out arguments, or the error code.
  */
-export async function mach_port_destroy(
+export function mach_port_destroy(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_destroy,
     task,
     { name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -416,19 +408,19 @@ export async function mach_port_destroy(
  *
  * Routine mach_port_deallocate (id 3206, reply 3306): the out arguments, or the error code.
  */
-export async function mach_port_deallocate(
+export function mach_port_deallocate(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_deallocate,
     task,
     { name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -436,20 +428,20 @@ export async function mach_port_deallocate(
  *
  * Routine mach_port_get_refs (id 3207, reply 3307): the out arguments, or the error code.
  */
-export async function mach_port_get_refs(
+export function mach_port_get_refs(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   right: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly refs: number }>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_get_refs,
     task,
     { name, right },
     callOptions,
-  )) as MigResult<{ readonly refs: number }>;
+  ) as Promise<MigResult<{ readonly refs: number }>>;
 }
 
 /**
@@ -457,7 +449,7 @@ export async function mach_port_get_refs(
  *
  * Routine mach_port_mod_refs (id 3208, reply 3308): the out arguments, or the error code.
  */
-export async function mach_port_mod_refs(
+export function mach_port_mod_refs(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
@@ -465,13 +457,13 @@ export async function mach_port_mod_refs(
   delta: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_mod_refs,
     task,
     { name, right, delta },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -479,20 +471,20 @@ export async function mach_port_mod_refs(
  *
  * Routine mach_port_set_qlimit (id 3210, reply 3310): the out arguments, or the error code.
  */
-export async function mach_port_set_qlimit(
+export function mach_port_set_qlimit(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   qlimit: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_set_qlimit,
     task,
     { name, qlimit },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -500,20 +492,20 @@ export async function mach_port_set_qlimit(
  *
  * Routine mach_port_set_mscount (id 3211, reply 3311): the out arguments, or the error code.
  */
-export async function mach_port_set_mscount(
+export function mach_port_set_mscount(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   mscount: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_set_mscount,
     task,
     { name, mscount },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -521,19 +513,19 @@ export async function mach_port_set_mscount(
  *
  * Routine mach_port_get_set_status (id 3212, reply 3312): the out arguments, or the error code.
  */
-export async function mach_port_get_set_status(
+export function mach_port_get_set_status(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly members: readonly mach_port_name_t[] }>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_get_set_status,
     task,
     { name },
     callOptions,
-  )) as MigResult<{ readonly members: readonly mach_port_name_t[] }>;
+  ) as Promise<MigResult<{ readonly members: readonly mach_port_name_t[] }>>;
 }
 
 /**
@@ -541,20 +533,20 @@ export async function mach_port_get_set_status(
  *
  * Routine mach_port_move_member (id 3213, reply 3313): the out arguments, or the error code.
  */
-export async function mach_port_move_member(
+export function mach_port_move_member(
   caller: TaskApi,
   task: SendRight,
   member: mach_port_name_t,
   after: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_move_member,
     task,
     { member, after },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -563,7 +555,7 @@ export async function mach_port_move_member(
  *
  * Routine mach_port_request_notification (id 3214, reply 3314): the out arguments, or the error code.
  */
-export async function mach_port_request_notification(
+export function mach_port_request_notification(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
@@ -572,13 +564,13 @@ export async function mach_port_request_notification(
   notify: PolyRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly previous: SendOnceRight }>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_request_notification,
     task,
     { name, id, sync, notify },
     callOptions,
-  )) as MigResult<{ readonly previous: SendOnceRight }>;
+  ) as Promise<MigResult<{ readonly previous: SendOnceRight }>>;
 }
 
 /**
@@ -586,20 +578,20 @@ export async function mach_port_request_notification(
  *
  * Routine mach_port_insert_right (id 3215, reply 3315): the out arguments, or the error code.
  */
-export async function mach_port_insert_right(
+export function mach_port_insert_right(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   poly: PolyRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_insert_right,
     task,
     { name, poly },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -607,20 +599,20 @@ export async function mach_port_insert_right(
  *
  * Routine mach_port_extract_right (id 3216, reply 3316): the out arguments, or the error code.
  */
-export async function mach_port_extract_right(
+export function mach_port_extract_right(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   msgt_name: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly poly: PolyRight }>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_extract_right,
     task,
     { name, msgt_name },
     callOptions,
-  )) as MigResult<{ readonly poly: PolyRight }>;
+  ) as Promise<MigResult<{ readonly poly: PolyRight }>>;
 }
 
 /**
@@ -628,7 +620,7 @@ export async function mach_port_extract_right(
  *
  * Routine mach_port_get_receive_status (id 3217, reply 3317): the out arguments, or the error code.
  */
-export async function mach_port_get_receive_status(
+export function mach_port_get_receive_status(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
@@ -648,25 +640,27 @@ export async function mach_port_get_receive_status(
     ];
   }>
 > {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_get_receive_status,
     task,
     { name },
     callOptions,
-  )) as MigResult<{
-    readonly status: readonly [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-  }>;
+  ) as Promise<
+    MigResult<{
+      readonly status: readonly [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+    }>
+  >;
 }
 
 /**
@@ -674,20 +668,20 @@ export async function mach_port_get_receive_status(
  *
  * Routine mach_port_set_seqno (id 3218, reply 3318): the out arguments, or the error code.
  */
-export async function mach_port_set_seqno(
+export function mach_port_set_seqno(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   seqno: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_set_seqno,
     task,
     { name, seqno },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -695,20 +689,20 @@ export async function mach_port_set_seqno(
  *
  * Routine mach_port_set_protected_payload (id 3221, reply 3321): the out arguments, or the error code.
  */
-export async function mach_port_set_protected_payload(
+export function mach_port_set_protected_payload(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   payload: number,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_set_protected_payload,
     task,
     { name, payload },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**
@@ -716,19 +710,19 @@ export async function mach_port_set_protected_payload(
  *
  * Routine mach_port_clear_protected_payload (id 3222, reply 3322): the out arguments, or the error code.
  */
-export async function mach_port_clear_protected_payload(
+export function mach_port_clear_protected_payload(
   caller: TaskApi,
   task: SendRight,
   name: mach_port_name_t,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<Record<never, never>>> {
-  return (await migCall(
+  return migCall(
     caller,
     mach_port_routines.mach_port_clear_protected_payload,
     task,
     { name },
     callOptions,
-  )) as MigResult<Record<never, never>>;
+  ) as Promise<MigResult<Record<never, never>>>;
 }
 
 /**

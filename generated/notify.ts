@@ -89,7 +89,7 @@ export const notify_routines = {
  *
  * Simpleroutine mach_notify_port_deleted (id 65): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_port_deleted(
+export function mach_notify_port_deleted(
   caller: TaskApi,
   notify: SendOnceRight,
   name: mach_port_name_t,
@@ -103,7 +103,7 @@ export async function mach_notify_port_deleted(
  *
  * Simpleroutine mach_notify_msg_accepted (id 66): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_msg_accepted(
+export function mach_notify_msg_accepted(
   caller: TaskApi,
   notify: SendOnceRight,
   name: mach_port_name_t,
@@ -117,7 +117,7 @@ export async function mach_notify_msg_accepted(
  *
  * Simpleroutine mach_notify_port_destroyed (id 69): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_port_destroyed(
+export function mach_notify_port_destroyed(
   caller: TaskApi,
   notify: SendOnceRight,
   rights: PolyRight,
@@ -137,7 +137,7 @@ export async function mach_notify_port_destroyed(
  *
  * Simpleroutine mach_notify_no_senders (id 70): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_no_senders(
+export function mach_notify_no_senders(
   caller: TaskApi,
   notify: SendOnceRight,
   mscount: number,
@@ -151,7 +151,7 @@ export async function mach_notify_no_senders(
  *
  * Simpleroutine mach_notify_send_once (id 71): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_send_once(
+export function mach_notify_send_once(
   caller: TaskApi,
   notify: SendOnceRight,
   callOptions?: MigCallOptions,
@@ -164,7 +164,7 @@ export async function mach_notify_send_once(
  *
  * Simpleroutine mach_notify_dead_name (id 72): one-way; resolves to mach_msg's return code.
  */
-export async function mach_notify_dead_name(
+export function mach_notify_dead_name(
   caller: TaskApi,
   notify: SendOnceRight,
   name: mach_port_name_t,

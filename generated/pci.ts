@@ -92,20 +92,20 @@ export const pci_routines = {
  *
  * Routine pci_conf_read (id 39000, reply 39100): the out arguments, or the error code.
  */
-export async function pci_conf_read(
+export function pci_conf_read(
   caller: TaskApi,
   master: SendRight,
   reg: number,
   amount: bigint,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
+  return migCall(
     caller,
     pci_routines.pci_conf_read,
     master,
     { reg, amount },
     callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  ) as Promise<MigResult<{ readonly data: Uint8Array }>>;
 }
 
 /**
@@ -113,20 +113,20 @@ export async function pci_conf_read(
  *
  * Routine pci_conf_write (id 39001, reply 39101): the out arguments, or the error code.
  */
-export async function pci_conf_write(
+export function pci_conf_write(
   caller: TaskApi,
   master: SendRight,
   reg: number,
   data: Uint8Array,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly amount: bigint }>> {
-  return (await migCall(
+  return migCall(
     caller,
     pci_routines.pci_conf_write,
     master,
     { reg, data },
     callOptions,
-  )) as MigResult<{ readonly amount: bigint }>;
+  ) as Promise<MigResult<{ readonly amount: bigint }>>;
 }
 
 /**
@@ -134,14 +134,14 @@ export async function pci_conf_write(
  *
  * Routine pci_get_ndevs (id 39002, reply 39102): the out arguments, or the error code.
  */
-export async function pci_get_ndevs(
+export function pci_get_ndevs(
   caller: TaskApi,
   master: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly ndevs: bigint }>> {
-  return (await migCall(caller, pci_routines.pci_get_ndevs, master, {}, callOptions)) as MigResult<{
-    readonly ndevs: bigint;
-  }>;
+  return migCall(caller, pci_routines.pci_get_ndevs, master, {}, callOptions) as Promise<
+    MigResult<{ readonly ndevs: bigint }>
+  >;
 }
 
 /**
@@ -151,18 +151,14 @@ export async function pci_get_ndevs(
  *
  * Routine pci_get_dev_regions (id 39003, reply 39103): the out arguments, or the error code.
  */
-export async function pci_get_dev_regions(
+export function pci_get_dev_regions(
   caller: TaskApi,
   master: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
-    caller,
-    pci_routines.pci_get_dev_regions,
-    master,
-    {},
-    callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  return migCall(caller, pci_routines.pci_get_dev_regions, master, {}, callOptions) as Promise<
+    MigResult<{ readonly data: Uint8Array }>
+  >;
 }
 
 /**
@@ -170,18 +166,14 @@ export async function pci_get_dev_regions(
  *
  * Routine pci_get_dev_rom (id 39004, reply 39104): the out arguments, or the error code.
  */
-export async function pci_get_dev_rom(
+export function pci_get_dev_rom(
   caller: TaskApi,
   master: SendRight,
   callOptions?: MigCallOptions,
 ): Promise<MigResult<{ readonly data: Uint8Array }>> {
-  return (await migCall(
-    caller,
-    pci_routines.pci_get_dev_rom,
-    master,
-    {},
-    callOptions,
-  )) as MigResult<{ readonly data: Uint8Array }>;
+  return migCall(caller, pci_routines.pci_get_dev_rom, master, {}, callOptions) as Promise<
+    MigResult<{ readonly data: Uint8Array }>
+  >;
 }
 
 /**

@@ -236,10 +236,14 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
     const doc = docLines(r.doc);
     const outType = objectType(p.clientOuts);
     const spec = `${routinesConst}.${identifierKey(r.name)}`;
+    // A stub only forwards to migCall/migSend, which are async themselves: no second async layer
+    // (one promise and one await less per call), unless reading the destination's name could
+    // throw (a PolyRight argument), which an async stub turns into a rejection.
+    const forwards = p.requestPort?.type !== "PolyRight";
     statements.push({
       kind: StructureKind.Function,
       isExported: true,
-      isAsync: true,
+      isAsync: !forwards,
       name: identifier(r.userName),
       docs: [
         [
@@ -258,7 +262,9 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
       statements:
         r.kind === "simpleroutine"
           ? [`return migSend(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr});`]
-          : [`return (await migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr})) as MigResult<${outType}>;`],
+          : forwards
+            ? [`return migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr}) as Promise<MigResult<${outType}>>;`]
+            : [`return (await migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr})) as MigResult<${outType}>;`],
     });
   }
 

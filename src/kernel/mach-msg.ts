@@ -22,6 +22,7 @@ import {
 import {
   copyinType,
   MACH_MSG_TYPE_MOVE_RECEIVE,
+  MACH_MSG_TYPE_MOVE_SEND_ONCE,
   MACH_MSG_TYPE_PORT_ANY,
   MACH_MSG_TYPE_PORT_ANY_SEND,
   MACH_MSG_TYPE_PORT_SEND,
@@ -193,6 +194,10 @@ function trySend(ctx: MsgContext, buf: Uint8Array, sendSize: number): TryResult 
           ? copyinRight(space, replyEntry, replyDisp)
           : null;
   }
+  // A send-once right moved out of this space took its entry with it: the entry object serves
+  // the next right the space gets (an RPC's reply right each round trip), under a fresh name.
+  if (destDisp === MACH_MSG_TYPE_MOVE_SEND_ONCE) space.recycleEntry(destEntry);
+  if (replyDisp === MACH_MSG_TYPE_MOVE_SEND_ONCE && replyEntry) space.recycleEntry(replyEntry);
   if (!complex) {
     // The in-thread RPC fast path: a simple message to a port whose receiver already waits goes
     // straight into the receiver's buffer (no kernel copy, no queueing), exactly as the queue

@@ -99,6 +99,7 @@ interface BuiltRequest {
 }
 
 const NO_TEMPS: readonly number[] = [];
+const NO_SERIALIZED = Object.freeze([]) as unknown as SerializedField[];
 const NO_OOL: ReadonlyMap<SerializedField, number> = new Map();
 
 /**
@@ -115,10 +116,12 @@ function buildRequest(
   values: MigValues,
 ): MaybePromise<BuiltRequest | number> {
   const capacity = r.reply ? Math.max(r.reply.maxSize, MIG_REPLY_HEADER_SIZE) : 0;
-  const serialized: SerializedField[] = [];
+  const fields = r.request.fields;
+  // No arguments: nothing to serialize, so nothing allocated.
+  const serialized: SerializedField[] = fields.length > 0 ? [] : NO_SERIALIZED;
   let size = MACH_MSG_HEADER_SIZE;
   let ool = false;
-  for (const f of r.request.fields) {
+  for (const f of fields) {
     const s = serializeField(f, values[f.name]);
     if (typeof s === "number") return s;
     serialized.push(s);
@@ -299,6 +302,9 @@ function isPromiseLike<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === "function";
 }
 
+/** The result of a routine without out arguments (shared: it is immutable). */
+const NOTHING_OUT: MigResult<MigValues> = Object.freeze({ ok: true, value: Object.freeze({}) });
+
 // The reply fields after RetCode, per reply spec (decodeReply checks RetCode itself).
 const bodyFieldsOf = new WeakMap<MigMessageSpec, readonly MigField[]>();
 
@@ -327,7 +333,7 @@ function decodeReply(
   if ((complex === "yes" && simple) || (complex === "no" && !simple)) return { ok: false, code: MIG_TYPE_ERROR };
   if (retCode !== KERN_SUCCESS) return { ok: false, code: retCode };
   const fields = replyBodyFields(reply);
-  if (fields.length === 0 && size === MIG_REPLY_HEADER_SIZE) return { ok: true, value: {} };
+  if (fields.length === 0 && size === MIG_REPLY_HEADER_SIZE) return NOTHING_OUT;
   const region = (addr: number, length: number) => {
     const reg = task.vm_region(addr);
     return reg && reg.length >= length ? reg.subarray(0, length) : undefined;

@@ -304,7 +304,8 @@ export function decodeFields(
   limits?: Readonly<Record<string, number>>,
 ): DecodeResult {
   const values: MigValues = {};
-  const oolAddresses: number[] = [];
+  // Made only when out-of-line data arrives: an in-line message allocates no list.
+  let oolAddresses: number[] | null = null;
   let tooLarge = false;
   let off = start;
   const bad = MALFORMED;
@@ -353,12 +354,14 @@ export function decodeFields(
         const r = region(addr, length);
         if (!r) return bad;
         data = r;
-        oolAddresses.push(addr);
+        (oolAddresses ??= []).push(addr);
       }
     }
     if (!tooLarge) values[f.name] = deserialize(f, data, number, name);
   }
   if (off !== size) return bad;
   if (tooLarge) return { ok: false, tooLarge: true };
-  return { ok: true, values, oolAddresses };
+  return { ok: true, values, oolAddresses: oolAddresses ?? NO_ADDRESSES };
 }
+
+const NO_ADDRESSES: readonly number[] = Object.freeze([]);

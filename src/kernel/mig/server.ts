@@ -111,7 +111,8 @@ function encodeReply(
 ): MaybePromise<EncodedReply | kern_return_t> {
   const reply = spec.reply!;
   const fields = reply.fields;
-  const serialized: SerializedField[] = [];
+  // RetCode alone (fields[0]): nothing to serialize, so nothing allocated.
+  const serialized: SerializedField[] = fields.length > 1 ? [] : NO_SERIALIZED;
   let size = MIG_REPLY_HEADER_SIZE;
   let ool = false;
   for (let i = 1; i < fields.length; i++) {
@@ -131,6 +132,7 @@ function encodeReply(
 }
 
 const NO_OOL: ReadonlyMap<SerializedField, number> = new Map();
+const NO_SERIALIZED = Object.freeze([]) as unknown as SerializedField[];
 
 /** encodeReply's out-of-line case: each region is copied into fresh task memory first. */
 async function encodeOolReply(
@@ -331,12 +333,17 @@ function afterInvoke(
   if (typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1)) {
     return { code: result, reply: errorReply(h, result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result, replyBuf) };
   }
-  const enc = encodeReply(task, spec, h, typeof result === "number" ? {} : result, replyBuf);
-  const handled = (e: EncodedReply | kern_return_t): Handled => ({
-    code: KERN_SUCCESS,
-    reply: typeof e === "number" ? errorReply(h, e, replyBuf) : e,
-  });
-  return isPromiseLike(enc) ? enc.then(handled) : handled(enc);
+  const enc = encodeReply(task, spec, h, typeof result === "number" ? NO_VALUES : result, replyBuf);
+  if (isPromiseLike(enc)) return enc.then((e) => encoded(h, e, replyBuf));
+  return encoded(h, enc, replyBuf);
+}
+
+/** No out arguments (a routine whose handler returned just KERN_SUCCESS). */
+const NO_VALUES: MigValues = Object.freeze({});
+
+/** The outcome of a successful routine: its encoded reply, or an error reply if encoding failed. */
+function encoded(h: MachMsgHeader, e: EncodedReply | kern_return_t, replyBuf: Uint8Array | undefined): Handled {
+  return { code: KERN_SUCCESS, reply: typeof e === "number" ? errorReply(h, e, replyBuf) : e };
 }
 
 /** Whether a combined send-and-receive failed in its send half (MACH_SEND_*). */
