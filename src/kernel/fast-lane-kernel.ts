@@ -371,7 +371,7 @@ export class LaneTable {
   private queueRequest(l: KernelLane): void {
     const len = l.mem.slotLength(L_REQ);
     const vm = l.server.task.vm;
-    const bytes = l.mem.slotBytes(L_REQ).slice(0, Math.max(0, Math.min(len, LANE_SLOT_BYTES)));
+    const bytes = l.mem.slotBytes(L_REQ, len).slice(0, Math.max(0, Math.min(len, LANE_SLOT_BYTES)));
     const { port: p, reply: r } = l;
     const ok =
       vm instanceof PoolVm
@@ -427,14 +427,17 @@ export class LaneTable {
       const o = readPointer(bytes, it.dataOffset) - POOL_VM_BASE;
       const view =
         it.byteLength > 0 && pool.ownerOf(o) === vm.owner ? pool.view(o, it.byteLength) : 0;
-      if (typeof view === "number") {
+      // The check and the hand-over are one step under the pool's lock (expected owner).
+      if (
+        typeof view === "number" ||
+        pool.transfer(o, KERNEL_POOL_OWNER, vm.owner) !== KERN_SUCCESS
+      ) {
         out.push({ pointerOffset: it.dataOffset, data: { bytes: new Uint8Array(0) } });
         continue;
       }
-      pool.transfer(o, KERNEL_POOL_OWNER);
       out.push({
         pointerOffset: it.dataOffset,
-        data: { bytes: view, poolOffset: o, release: () => void pool.free(o) },
+        data: { bytes: view, poolOffset: o, release: () => void pool.free(o, KERNEL_POOL_OWNER) },
       });
     }
     return out;
@@ -444,8 +447,8 @@ export class LaneTable {
   private queueReply(l: KernelLane): void {
     const r = l.reply;
     const len = l.mem.slotLength(L_REP);
-    if (!r.active || !laneMessageOk(l.mem.slotBytes(L_REP), len, -1, () => undefined)) return;
-    const bytes = l.mem.slotBytes(L_REP).slice(0, len);
+    if (!r.active || !laneMessageOk(l.mem.slotBytes(L_REP, len), len, -1, () => undefined)) return;
+    const bytes = l.mem.slotBytes(L_REP, len).slice(0, len);
     writeU32(bytes, 4, len);
     // A lane reply carries no rights: whatever its bits say, it arrives simple.
     writeU32(bytes, 0, readU32(bytes, 0) & ~MACH_MSGH_BITS_COMPLEX);

@@ -5,7 +5,12 @@
 // the task's single doorbell; they never block inside the kernel while a lane may deliver.
 import { performance } from "node:perf_hooks";
 import { isMainThread } from "node:worker_threads";
-import { MACH_MSG_SUCCESS, MACH_RCV_TIMED_OUT, MACH_RCV_TOO_LARGE } from "./kern-return.js";
+import {
+  KERN_SUCCESS,
+  MACH_MSG_SUCCESS,
+  MACH_RCV_TIMED_OUT,
+  MACH_RCV_TOO_LARGE,
+} from "./kern-return.js";
 import {
   MACH_MSGH_BITS,
   MACH_MSGH_BITS_COMPLEX,
@@ -251,9 +256,7 @@ export class LaneRuntime {
     if (!rcvLanes) return this.kernel(buf, option & ~MACH_SEND_MSG, 0, rcvSize, rcvName, timeout);
     const deadline =
       option & MACH_RCV_TIMEOUT ? performance.now() + Math.max(0, timeout) : Infinity;
-    return rcvLanes === "client"
-      ? this.clientReceive(buf, option, rcvSize, rcvName, deadline)
-      : this.serverReceive(buf, option, rcvSize, rcvName, deadline);
+    return this.laneReceive(rcvLanes === "server", buf, option, rcvSize, rcvName, deadline);
   }
 
   /** A send that takes the kernel path, then the receive half. */
@@ -346,7 +349,7 @@ export class LaneRuntime {
         Atomics.load(w, L_STATE) !== LANE_ACTIVE ||
         Atomics.load(w, L_SERVER_READY) === 0 ||
         Atomics.load(w, L_PQ) !== 0 ||
-        (this.kernelSend.get(l.a) ?? 0) > 0
+        (this.kernelSend.size > 0 && (this.kernelSend.get(l.a) ?? 0) > 0)
       )
         return false;
       if (
@@ -403,22 +406,26 @@ export class LaneRuntime {
       const o = readPointer(buf, it.dataOffset) - POOL_VM_BASE;
       if (!(o >= 0) || pool.ownerOf(o) !== this.owner || pool.regionSize(o) < it.byteLength)
         return fail(); // the kernel path reports the bad memory
+      // Ownership changes are checked under the pool's lock (expected owner): if the server
+      // dies meanwhile, its regions are reclaimed and may already be someone else's.
       if (it.deallocate) {
-        pool.transfer(o, server);
-        undo.push(() => {
-          if (pool.ownerOf(o) === server) pool.transfer(o, this.owner);
-        });
+        if (pool.transfer(o, server, this.owner) !== KERN_SUCCESS) return fail();
+        undo.push(() => void pool.transfer(o, this.owner, server));
         pointers.push(it.dataOffset, POOL_VM_BASE + o);
         continue;
       }
-      const a = pool.allocate(it.byteLength, server);
+      // Copied while still this task's, then handed over: a reclaim of the server's regions
+      // cannot free it under the copy.
+      const a = pool.allocate(it.byteLength, this.owner);
       if (!a.ok) return fail();
-      undo.push(() => {
-        if (pool.ownerOf(a.offset) === server) pool.free(a.offset);
-      });
       const b = pool.bytes;
       b.copyWithin(a.offset, o, o + it.byteLength);
       b.fill(0, a.offset + it.byteLength, a.offset + a.size);
+      if (pool.transfer(a.offset, server, this.owner) !== KERN_SUCCESS) {
+        pool.free(a.offset, this.owner);
+        return fail();
+      }
+      undo.push(() => void pool.free(a.offset, server));
       pointers.push(it.dataOffset, POOL_VM_BASE + a.offset);
     }
     const ok = mem.postWith(L_REQ, size, (dst) => {
@@ -453,8 +460,8 @@ export class LaneRuntime {
       while (l.mem.slotState(L_REQ) === SLOT_FULL) {
         const seen = Atomics.load(this.bell, BELL_COUNT);
         if (l.mem.slotState(L_REQ) !== SLOT_FULL) break;
-        const w = this.waitBell(seen, Infinity);
-        if (w !== true) await w;
+        const w = this.waitBell(seen, Infinity, null, 0);
+        if (w !== AGAIN) await w;
       }
     }
   }
@@ -470,156 +477,192 @@ export class LaneRuntime {
   }
 
   // ------------------------------------------------------------------ receives
+  //
+  // A receive runs as steps: each step looks at the lanes and the kernel's queue-length words
+  // once and either finishes (a code), asks to look again (AGAIN: the doorbell rang during its
+  // spin), or hands back a promise to wait for first (a lane system call, a kernel poll, a
+  // park). The steps run synchronously while they can, so a reply caught by the spin costs no
+  // async function and no extra promise hop; the first promise moves the rest to receiveSlow.
 
-  private async serverReceive(
+  /** The receive half on a port with lanes (`server`: this task serves the port). */
+  private laneReceive(
+    server: boolean,
     buf: Uint8Array,
     option: number,
     rcvSize: number,
     name: number,
     deadline: number,
   ): Promise<number> {
-    let forcePoll = false;
     for (;;) {
-      const seen = Atomics.load(this.bell, BELL_COUNT);
-      const list = this.servers.get(name);
-      let live = false;
-      let queued = 0;
-      for (let i = list ? list.length - 1 : -1; i >= 0; i--) {
-        const l = list![i]!;
-        const mem = l.mem;
-        if (!mem) continue;
-        const w = mem.words;
-        if (!l.ready && !((this.kernelRcv.get(name) ?? 0) > 0)) {
-          Atomics.store(w, L_SERVER_READY, 1);
-          l.ready = true;
-        }
-        const st = Atomics.load(w, L_REQ);
-        if (st !== SLOT_CLOSED) live = true;
-        if (st === SLOT_FULL) {
-          const len = mem.slotLength(L_REQ);
-          if (len > rcvSize) {
-            if (option & MACH_RCV_LARGE) {
-              if (buf.length >= 8) writeU32(buf, 4, len);
-              return MACH_RCV_TOO_LARGE;
-            }
-            // The kernel applies MACH_RCV_TOO_LARGE's rules once the message is on its queue.
-            await this.host.laneCall(l.id, LaneAction.DRAIN_REQUEST, 0);
-            forcePoll = true;
-            continue;
-          }
-          Atomics.add(w, L_OWED, 1);
-          if (mem.claim(L_REQ)) {
-            mem.copyOut(L_REQ, buf, len);
-            mem.release(L_REQ);
-            const reply = this.newName();
-            if (!this.requestOk(buf, len)) {
-              // Not what a client runtime posts (rights in the body, memory not ours): the
-              // kernel destroys it, and its reply right with it.
-              await this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply);
-              continue;
-            }
-            this.stats.requestsTaken++;
-            this.held.set(reply, l);
-            const seq = this.seqs.get(name) ?? 0;
-            this.seqs.set(name, (seq + 1) >>> 0);
-            Atomics.add(w, L_PSEQ, 1);
-            writeU32(buf, 0, RECEIVED_REQUEST_BITS | (readU32(buf, 0) & MACH_MSGH_BITS_COMPLEX));
-            writeU32(buf, 4, len);
-            writeU32(buf, 8, reply);
-            writeU32(buf, 16, name);
-            writeU32(buf, 24, seq);
-            return MACH_MSG_SUCCESS;
-          }
-          Atomics.sub(w, L_OWED, 1);
-        }
-        if (st === SLOT_CLOSED) {
-          this.drop(l);
-          continue;
-        }
-        queued = Math.max(queued, Atomics.load(w, L_PQ));
+      const r = server
+        ? this.serverStep(buf, option, rcvSize, name, deadline, false)
+        : this.clientStep(buf, option, rcvSize, name, deadline, false);
+      if (typeof r === "number") {
+        if (r === AGAIN) continue;
+        return Promise.resolve(r);
       }
-      if (!live) return this.blockingKernel(buf, option, rcvSize, name, deadline);
-      if (queued > 0 || forcePoll) {
-        forcePoll = false;
-        const r = await this.pollKernel(buf, option, rcvSize, name);
-        if (r !== MACH_RCV_TIMED_OUT) return r;
-        continue;
-      }
-      if (performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
-      const wait = this.waitBell(seen, deadline);
-      if (wait !== true) await wait;
+      return this.receiveSlow(r, server, buf, option, rcvSize, name, deadline);
     }
   }
 
-  private async clientReceive(
+  private async receiveSlow(
+    first: Promise<number>,
+    server: boolean,
     buf: Uint8Array,
     option: number,
     rcvSize: number,
     name: number,
     deadline: number,
   ): Promise<number> {
-    let forcePoll = false;
+    let r = await first;
     for (;;) {
-      const seen = Atomics.load(this.bell, BELL_COUNT);
-      const l = this.clients.get(name);
-      const mem = l?.mem;
-      if (!l || !mem) return this.blockingKernel(buf, option, rcvSize, name, deadline);
+      if (r !== AGAIN && r !== AGAIN_POLL) return r;
+      const poll = r === AGAIN_POLL;
+      const s = server
+        ? this.serverStep(buf, option, rcvSize, name, deadline, poll)
+        : this.clientStep(buf, option, rcvSize, name, deadline, poll);
+      r = typeof s === "number" ? s : await s;
+    }
+  }
+
+  /** A kernel poll as a step: a message (or error) finishes the receive, an empty queue not. */
+  private pollStep(buf: Uint8Array, option: number, rcvSize: number, name: number) {
+    return this.pollKernel(buf, option, rcvSize, name).then(again);
+  }
+
+  private serverStep(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    name: number,
+    deadline: number,
+    forcePoll: boolean,
+  ): number | Promise<number> {
+    const seen = Atomics.load(this.bell, BELL_COUNT);
+    const list = this.servers.get(name);
+    let live = false;
+    let queued = 0;
+    let watch: Int32Array | null = null;
+    for (let i = list ? list.length - 1 : -1; i >= 0; i--) {
+      const l = list![i]!;
+      const mem = l.mem;
+      if (!mem) continue;
       const w = mem.words;
-      const st = Atomics.load(w, L_REP);
+      if (!l.ready && !((this.kernelRcv.get(name) ?? 0) > 0)) {
+        Atomics.store(w, L_SERVER_READY, 1);
+        l.ready = true;
+      }
+      const st = Atomics.load(w, L_REQ);
+      if (st !== SLOT_CLOSED) live = true;
       if (st === SLOT_FULL) {
-        const len = mem.slotLength(L_REP);
-        if (len > rcvSize || !laneMessageOk(mem.slotBytes(L_REP), len, -1, () => undefined)) {
-          if (len <= LANE_SLOT_BYTES && len > rcvSize && option & MACH_RCV_LARGE) {
+        const len = mem.slotLength(L_REQ);
+        if (len > rcvSize) {
+          if (option & MACH_RCV_LARGE) {
             if (buf.length >= 8) writeU32(buf, 4, len);
             return MACH_RCV_TOO_LARGE;
           }
-          // The kernel applies MACH_RCV_TOO_LARGE's rules (or drops a malformed reply).
-          await this.host.laneCall(l.id, LaneAction.DRAIN_REPLY, 0);
-          forcePoll = true;
-          continue;
+          // The kernel applies MACH_RCV_TOO_LARGE's rules once the message is on its queue.
+          return this.host.laneCall(l.id, LaneAction.DRAIN_REQUEST, 0).then(againPoll);
         }
-        if (mem.claim(L_REP)) {
-          mem.copyOut(L_REP, buf, len);
-          mem.release(L_REP);
-          this.stats.repliesTaken++;
+        Atomics.add(w, L_OWED, 1);
+        if (mem.claim(L_REQ)) {
+          mem.copyOut(L_REQ, buf, len);
+          mem.release(L_REQ);
+          const reply = this.newName();
+          if (!this.requestOk(buf, len)) {
+            // Not what a client runtime posts (rights in the body, memory not ours): the
+            // kernel destroys it, and its reply right with it.
+            return this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply).then(againAny);
+          }
+          this.stats.requestsTaken++;
+          this.held.set(reply, l);
           const seq = this.seqs.get(name) ?? 0;
           this.seqs.set(name, (seq + 1) >>> 0);
-          Atomics.add(w, L_RSEQ, 1);
-          writeU32(buf, 0, RECEIVED_REPLY_BITS);
+          Atomics.add(w, L_PSEQ, 1);
+          writeU32(buf, 0, RECEIVED_REQUEST_BITS | (readU32(buf, 0) & MACH_MSGH_BITS_COMPLEX));
           writeU32(buf, 4, len);
-          writeU32(buf, 8, 0);
+          writeU32(buf, 8, reply);
           writeU32(buf, 16, name);
           writeU32(buf, 24, seq);
           return MACH_MSG_SUCCESS;
         }
-        continue;
+        Atomics.sub(w, L_OWED, 1);
       }
-      if (st === SLOT_CLOSED || (st === SLOT_EMPTY && Atomics.load(w, L_STATE) !== LANE_ACTIVE)) {
-        // Revoked or dead: whatever the lane held is on R's kernel queue now.
+      if (st === SLOT_CLOSED) {
         this.drop(l);
-        return this.blockingKernel(buf, option, rcvSize, name, deadline);
-      }
-      if (Atomics.load(w, L_RQ) > 0 || forcePoll) {
-        forcePoll = false;
-        const r = await this.pollKernel(buf, option, rcvSize, name);
-        if (r !== MACH_RCV_TIMED_OUT) return r;
         continue;
       }
-      if (performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
-      const wait = this.waitBell(seen, deadline);
-      if (wait !== true) await wait;
+      watch = list!.length === 1 ? w : null;
+      queued = Math.max(queued, Atomics.load(w, L_PQ));
     }
+    if (!live) return this.blockingKernel(buf, option, rcvSize, name, deadline);
+    if (queued > 0 || forcePoll) return this.pollStep(buf, option, rcvSize, name);
+    if (deadline !== Infinity && performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
+    return this.waitBell(seen, deadline, watch, L_REQ);
+  }
+
+  private clientStep(
+    buf: Uint8Array,
+    option: number,
+    rcvSize: number,
+    name: number,
+    deadline: number,
+    forcePoll: boolean,
+  ): number | Promise<number> {
+    const seen = Atomics.load(this.bell, BELL_COUNT);
+    const l = this.clients.get(name);
+    const mem = l?.mem;
+    if (!l || !mem) return this.blockingKernel(buf, option, rcvSize, name, deadline);
+    const w = mem.words;
+    const st = Atomics.load(w, L_REP);
+    if (st === SLOT_FULL) {
+      const len = mem.slotLength(L_REP);
+      if (len > rcvSize || !laneMessageOk(mem.slotBytes(L_REP, len), len, -1, noRegion)) {
+        if (len <= LANE_SLOT_BYTES && len > rcvSize && option & MACH_RCV_LARGE) {
+          if (buf.length >= 8) writeU32(buf, 4, len);
+          return MACH_RCV_TOO_LARGE;
+        }
+        // The kernel applies MACH_RCV_TOO_LARGE's rules (or drops a malformed reply).
+        return this.host.laneCall(l.id, LaneAction.DRAIN_REPLY, 0).then(againPoll);
+      }
+      if (mem.claim(L_REP)) {
+        mem.copyOut(L_REP, buf, len);
+        mem.release(L_REP);
+        this.stats.repliesTaken++;
+        const seq = this.seqs.get(name) ?? 0;
+        this.seqs.set(name, (seq + 1) >>> 0);
+        Atomics.add(w, L_RSEQ, 1);
+        writeU32(buf, 0, RECEIVED_REPLY_BITS);
+        writeU32(buf, 4, len);
+        writeU32(buf, 8, 0);
+        writeU32(buf, 16, name);
+        writeU32(buf, 24, seq);
+        return MACH_MSG_SUCCESS;
+      }
+      return AGAIN;
+    }
+    if (st === SLOT_CLOSED || (st === SLOT_EMPTY && Atomics.load(w, L_STATE) !== LANE_ACTIVE)) {
+      // Revoked or dead: whatever the lane held is on R's kernel queue now.
+      this.drop(l);
+      return this.blockingKernel(buf, option, rcvSize, name, deadline);
+    }
+    if (Atomics.load(w, L_RQ) > 0 || forcePoll) return this.pollStep(buf, option, rcvSize, name);
+    if (deadline !== Infinity && performance.now() >= deadline) return MACH_RCV_TIMED_OUT;
+    return this.waitBell(seen, deadline, w, L_REP);
   }
 
   /** A request copied out of a lane: checked before the server sees it. */
   private requestOk(buf: Uint8Array, len: number): boolean {
-    const pool = this.pool;
-    return laneMessageOk(buf, len, this.owner || -1, (a) => {
-      const o = a - POOL_VM_BASE;
-      const owner = pool?.ownerOf(o);
-      return owner === undefined ? undefined : { owner, size: pool!.regionSize(o) };
-    });
+    return laneMessageOk(buf, len, this.owner || -1, this.regionOf);
   }
+
+  /** A pool region's owner and size (one function for every request checked). */
+  private readonly regionOf = (a: number): { owner: number; size: number } | undefined => {
+    const pool = this.pool;
+    const o = a - POOL_VM_BASE;
+    const owner = pool?.ownerOf(o);
+    return owner === undefined ? undefined : { owner, size: pool!.regionSize(o) };
+  };
 
   private newName(): number {
     for (;;) {
@@ -630,10 +673,19 @@ export class LaneRuntime {
   }
 
   /**
-   * Waits for the doorbell to move past `seen`: spins while spinning pays (true when the bell
-   * rang during the spin), then parks (a promise that settles on the ring or the deadline).
+   * Waits for the doorbell to move past `seen`: spins while spinning pays (AGAIN when it rang),
+   * then blocks briefly, then parks (a promise of AGAIN on the ring or the deadline). The spin
+   * reads only the bell's line, never a slot's: a short message shares its slot state's line,
+   * and a reader polling that line would slow the peer's writes into it. `watch[index]` (a
+   * slot state, or null) is looked at once before blocking: a peer that published but has not
+   * rung yet does not cost a sleep.
    */
-  private waitBell(seen: number, deadline: number): true | Promise<void> {
+  private waitBell(
+    seen: number,
+    deadline: number,
+    watch: Int32Array | null,
+    index: number,
+  ): number | Promise<number> {
     const bell = this.bell;
     const now = performance.now();
     const spin = Math.min(this.spinBudget, deadline - now);
@@ -649,33 +701,49 @@ export class LaneRuntime {
         : Math.max(Math.min(SPIN_FLOOR_MS, this.spinMax), this.spinBudget / 2);
       if (rang) {
         this.stats.spinsPaid++;
-        return true;
+        return AGAIN;
       }
     }
     const block = Math.min(SYNC_PARK_MS, deadline - performance.now());
     if (this.canBlock && block > 0) {
       this.stats.blocks++;
       Atomics.add(bell, BELL_PARKED, 1);
-      if (Atomics.load(bell, BELL_COUNT) === seen) Atomics.wait(bell, BELL_COUNT, seen, block);
+      const ready = watch !== null && moved(watch, index);
+      if (!ready && Atomics.load(bell, BELL_COUNT) === seen)
+        Atomics.wait(bell, BELL_COUNT, seen, block);
       Atomics.sub(bell, BELL_PARKED, 1);
-      if (Atomics.load(bell, BELL_COUNT) !== seen) return true;
+      if (ready || Atomics.load(bell, BELL_COUNT) !== seen) return AGAIN;
     }
     return this.park(seen, deadline);
   }
 
-  private async park(seen: number, deadline: number): Promise<void> {
+  private async park(seen: number, deadline: number): Promise<number> {
     const bell = this.bell;
     this.stats.parks++;
     Atomics.add(bell, BELL_PARKED, 1);
     try {
-      if (Atomics.load(bell, BELL_COUNT) !== seen) return;
+      if (Atomics.load(bell, BELL_COUNT) !== seen) return AGAIN;
       const left = deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now());
       if (left > 0) await parkAsync(bell, BELL_COUNT, seen, left);
     } finally {
       Atomics.sub(bell, BELL_PARKED, 1);
     }
+    return AGAIN;
   }
 }
+
+/** Receive steps: look again; look again and poll the kernel's queue first. */
+const AGAIN = -1;
+const AGAIN_POLL = -2;
+const again = (r: number): number => (r === MACH_RCV_TIMED_OUT ? AGAIN : r);
+const againAny = (): number => AGAIN;
+const againPoll = (): number => AGAIN_POLL;
+/** A watched slot word that means the receive has something to do. */
+const moved = (w: Int32Array, i: number): boolean => {
+  const st = Atomics.load(w, i);
+  return st === SLOT_FULL || st === SLOT_CLOSED;
+};
+const noRegion = (): undefined => undefined;
 
 function bump(m: Map<number, number>, k: number, d: number): void {
   const v = (m.get(k) ?? 0) + d;

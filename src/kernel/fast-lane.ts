@@ -13,9 +13,10 @@
 //   [64] lane dequeues from P not yet folded into P's seqno (server adds)
 //   [80] lane dequeues from R not yet folded into R's seqno (client adds)
 //   [96] request slot state  [97] its length    [112] reply slot state  [113] its length
+//   [98..111] / [114..127]: a message of up to LANE_INLINE_BYTES, on its slot state's line
 //   [128] P's seqno at grant  [129] R's seqno at grant
 //   [130] the server's and [131] the client's shared-pool owner tags (out-of-line data)
-//   bytes 1024..: the request slot, then the reply slot (LANE_SLOT_BYTES each).
+//   bytes 1024..: the request slot, then the reply slot (LANE_SLOT_BYTES each), for longer ones.
 // A slot holds one message: EMPTY -> FULL (its producer, by compare-and-swap after writing the
 // bytes) -> BUSY (a consumer copying it out, by compare-and-swap) -> EMPTY; the kernel closes a
 // slot by compare-and-swap EMPTY -> CLOSED (draining a FULL one first), so a producer racing a
@@ -26,6 +27,8 @@ import { MACH_MSGH_BITS_COMPLEX, MACH_MSG_TYPE_PORT_ANY } from "./msg-type.js";
 
 export const LANE_MAGIC = 0x454e414c; // "LANE"
 export const LANE_SLOT_BYTES = 4096;
+/** A message this short travels on its slot state's cache line (one line to move, not two). */
+export const LANE_INLINE_BYTES = 56;
 const DATA_OFFSET = 1024;
 export const LANE_BYTES = DATA_OFFSET + 2 * LANE_SLOT_BYTES;
 
@@ -74,12 +77,16 @@ export class LaneMemory {
   readonly bytes: Uint8Array;
   private readonly request: Uint8Array;
   private readonly reply: Uint8Array;
+  private readonly requestInline: Uint8Array;
+  private readonly replyInline: Uint8Array;
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.words = new Int32Array(buffer, 0, DATA_OFFSET / 4);
     this.bytes = new Uint8Array(buffer);
     this.request = new Uint8Array(buffer, DATA_OFFSET, LANE_SLOT_BYTES);
     this.reply = new Uint8Array(buffer, DATA_OFFSET + LANE_SLOT_BYTES, LANE_SLOT_BYTES);
+    this.requestInline = new Uint8Array(buffer, (L_REQ + 2) * 4, LANE_INLINE_BYTES);
+    this.replyInline = new Uint8Array(buffer, (L_REP + 2) * 4, LANE_INLINE_BYTES);
   }
 
   static create(): LaneMemory {
@@ -108,14 +115,15 @@ export class LaneMemory {
     return Atomics.load(this.words, slot + 1);
   }
 
-  /** The slot's bytes (LANE_SLOT_BYTES long). */
-  slotBytes(slot: LaneSlot): Uint8Array {
+  /** Where a message of `len` bytes lives in the slot (at least `len` bytes long). */
+  slotBytes(slot: LaneSlot, len: number): Uint8Array {
+    if (len <= LANE_INLINE_BYTES) return slot === L_REQ ? this.requestInline : this.replyInline;
     return slot === L_REQ ? this.request : this.reply;
   }
 
   /** Copies the `len` bytes of a claimed slot into `dst` (from offset 0). */
   copyOut(slot: LaneSlot, dst: Uint8Array, len: number): void {
-    const src = this.slotBytes(slot);
+    const src = this.slotBytes(slot, len);
     if (len <= 64) for (let i = 0; i < len; i++) dst[i] = src[i]!;
     else dst.set(src.subarray(0, len));
   }
@@ -126,7 +134,7 @@ export class LaneMemory {
    */
   post(slot: LaneSlot, src: Uint8Array, len: number): boolean {
     if (len > LANE_SLOT_BYTES || Atomics.load(this.words, slot) !== SLOT_EMPTY) return false;
-    const dst = this.slotBytes(slot);
+    const dst = this.slotBytes(slot, len);
     if (len <= 64) for (let i = 0; i < len; i++) dst[i] = src[i]!;
     else dst.set(src.subarray(0, len));
     Atomics.store(this.words, slot + 1, len);
@@ -139,7 +147,7 @@ export class LaneMemory {
    */
   postWith(slot: LaneSlot, len: number, fill: (dst: Uint8Array) => void): boolean {
     if (len > LANE_SLOT_BYTES || Atomics.load(this.words, slot) !== SLOT_EMPTY) return false;
-    fill(this.slotBytes(slot));
+    fill(this.slotBytes(slot, len));
     Atomics.store(this.words, slot + 1, len);
     return Atomics.compareExchange(this.words, slot, SLOT_EMPTY, SLOT_FULL) === SLOT_EMPTY;
   }
