@@ -152,27 +152,12 @@ export class TaskHardware implements HardwareAccess {
 
   async portRead(port: number, width: AccessWidth): Promise<number> {
     const w = await this.portWindow(port, width);
-    const o = port - w.base;
-    const r =
-      width === 1
-        ? await w.mapping.read8(o)
-        : width === 2
-          ? await w.mapping.read16(o)
-          : await w.mapping.read32(o);
-    if (!r.ok) throw accessError(r.code, `in from port 0x${port.toString(16)}`);
-    return r.value;
+    return readWindow(w, port - w.base, width, () => `in from port 0x${port.toString(16)}`);
   }
 
   async portWrite(port: number, width: AccessWidth, value: number): Promise<void> {
     const w = await this.portWindow(port, width);
-    const o = port - w.base;
-    const kr =
-      width === 1
-        ? await w.mapping.write8(o, value)
-        : width === 2
-          ? await w.mapping.write16(o, value)
-          : await w.mapping.write32(o, value);
-    if (kr !== KERN_SUCCESS) throw accessError(kr, `out to port 0x${port.toString(16)}`);
+    await writeWindow(w, port - w.base, width, value, () => `out to port 0x${port.toString(16)}`);
   }
 
   /** device_map and vm_map of "mem" over [start, start+size) (page-aligned). */
@@ -208,27 +193,12 @@ export class TaskHardware implements HardwareAccess {
 
   async mmioRead(addr: PhysAddr, width: AccessWidth): Promise<number> {
     const w = await this.page(addr, width);
-    const o = addr - w.base;
-    const r =
-      width === 1
-        ? await w.mapping.read8(o)
-        : width === 2
-          ? await w.mapping.read16(o)
-          : await w.mapping.read32(o);
-    if (!r.ok) throw accessError(r.code, `MMIO read at 0x${addr.toString(16)}`);
-    return r.value;
+    return readWindow(w, addr - w.base, width, () => `MMIO read at 0x${addr.toString(16)}`);
   }
 
   async mmioWrite(addr: PhysAddr, width: AccessWidth, value: number): Promise<void> {
     const w = await this.page(addr, width);
-    const o = addr - w.base;
-    const kr =
-      width === 1
-        ? await w.mapping.write8(o, value)
-        : width === 2
-          ? await w.mapping.write16(o, value)
-          : await w.mapping.write32(o, value);
-    if (kr !== KERN_SUCCESS) throw accessError(kr, `MMIO write at 0x${addr.toString(16)}`);
+    await writeWindow(w, addr - w.base, width, value, () => `MMIO write at 0x${addr.toString(16)}`);
   }
 
   /** Bytes of a firmware area (the BIOS area, ACPI tables): mapped read-only, copied, unmapped. */
@@ -247,4 +217,35 @@ export class TaskHardware implements HardwareAccess {
       await w.mapping.unmap();
     }
   }
+}
+
+/** A read of `width` bytes at offset `o` of a mapped window; a failure throws what `what` says. */
+async function readWindow(
+  w: Window,
+  o: number,
+  width: AccessWidth,
+  what: () => string,
+): Promise<number> {
+  const m = w.mapping;
+  const r = width === 1 ? await m.read8(o) : width === 2 ? await m.read16(o) : await m.read32(o);
+  if (!r.ok) throw accessError(r.code, what());
+  return r.value;
+}
+
+/** A write of `width` bytes at offset `o` of a mapped window; a failure throws what `what` says. */
+async function writeWindow(
+  w: Window,
+  o: number,
+  width: AccessWidth,
+  value: number,
+  what: () => string,
+): Promise<void> {
+  const m = w.mapping;
+  const kr =
+    width === 1
+      ? await m.write8(o, value)
+      : width === 2
+        ? await m.write16(o, value)
+        : await m.write32(o, value);
+  if (kr !== KERN_SUCCESS) throw accessError(kr, what());
 }
