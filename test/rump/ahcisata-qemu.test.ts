@@ -189,3 +189,29 @@ describe.skipIf(!need("qemu"))("ahcisata + wd on QEMU's ICH9 AHCI", () => {
     expect(Buffer.compare(img.bytes(), before)).toBe(0);
   });
 });
+
+describe.skipIf(!need("qemu"))("QEMU with a read-only disk image", () => {
+  it("attaches the disk, lets the guest write to an overlay and never touches the file", async () => {
+    const img = mbrImage(SECTORS);
+    const before = img.bytes();
+    const q = await QemuBackend.start({ disk: { path: img.path, readOnly: true } });
+    try {
+      const r = await rump_init({ backend: q, console: () => undefined });
+      if (!r.ok) throw new Error(r.message);
+      const k = r.value;
+      const fd = k.open("/dev/rwd0d", O_RDWR);
+      if (!fd.ok) throw new Error("open");
+      const data = new Uint8Array(4096).fill(0xa5);
+      expect(await k.pwrite(fd.value, data, 8192)).toEqual({ ok: true, value: 4096 });
+      expect(await k.ioctl(fd.value, DIOCCACHESYNC)).toEqual({ ok: true, value: 0 });
+      const back = new Uint8Array(4096);
+      expect(await k.pread(fd.value, back, 8192)).toEqual({ ok: true, value: 4096 });
+      expect(Buffer.compare(back, data)).toBe(0);
+      await k.reboot(0);
+    } finally {
+      await q.close();
+    }
+    expect(Buffer.compare(img.bytes(), before)).toBe(0);
+    img.cleanup();
+  }, 60_000);
+});

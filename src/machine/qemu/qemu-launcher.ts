@@ -23,6 +23,10 @@ export const ICH9_AHCI_BUS = "ide.0";
 
 const DiskSchema = z.object({
   path: z.string().min(1, "the disk image path is empty"),
+  /**
+   * Never modify the image file. QEMU's AHCI disks (ide-hd) cannot be read-only, so the drive
+   * runs with snapshot=on: the guest's writes go to a temporary overlay and are dropped.
+   */
   readOnly: z.boolean().optional(),
 });
 
@@ -189,7 +193,7 @@ export function qemuArguments(
   ].flat();
   if (opts.disk !== undefined) {
     const disk = typeof opts.disk === "string" ? { path: opts.disk } : opts.disk;
-    const ro = disk.readOnly ? ",readonly=on" : "";
+    const ro = disk.readOnly ? ",snapshot=on" : "";
     const file = qemuOptValue(resolve(disk.path));
     args.push("-drive", `file=${file},if=none,id=disk0,format=raw${ro}`);
     args.push("-device", `ide-hd,drive=disk0,bus=${ICH9_AHCI_BUS}`);
