@@ -709,18 +709,10 @@ export class LaneRuntime {
       this.stats.blocks++;
       Atomics.add(bell, BELL_PARKED, 1);
       const ready = watch !== null && moved(watch, index);
-      const parkedAt = performance.now();
       if (!ready && Atomics.load(bell, BELL_COUNT) === seen)
         Atomics.wait(bell, BELL_COUNT, seen, block);
       Atomics.sub(bell, BELL_PARKED, 1);
-      if (ready) return AGAIN;
-      if (Atomics.load(bell, BELL_COUNT) !== seen) {
-        // Rung within the longest spin: spinning that long would have caught it without the
-        // peer's futex wake, so the next wait spins that long again (this is how a pair whose
-        // spins both shrank to the floor gets back to answering each other while spinning).
-        if (performance.now() - parkedAt < this.spinMax) this.spinBudget = this.spinMax;
-        return AGAIN;
-      }
+      if (ready || Atomics.load(bell, BELL_COUNT) !== seen) return AGAIN;
     }
     return this.park(seen, deadline);
   }
