@@ -1,8 +1,8 @@
 // Stress of the shared pool from several worker threads at once, under both fit policies:
 // every live region is stamped by its owner and must be intact when the owner frees it.
 import { describe, expect, it } from "vitest";
-import fc from "fast-check";
-import { ShmPool, isShmPool, KERN_NO_SPACE, KERN_SUCCESS } from "../../src/kernel/shm-pool.js";
+import { checkNoOverlapProperty } from "./shm-pool-property.js";
+import { ShmPool, isShmPool, KERN_SUCCESS } from "../../src/kernel/shm-pool.js";
 import { spawnWorker } from "../../src/kernel/worker-spawn.js";
 import type { StressJob, StressReport } from "./fixtures/shm-pool-stress.js";
 
@@ -108,32 +108,6 @@ describe("shm-pool fit policies", () => {
   });
 
   it("property (last-freed reuse): live regions never overlap and the free count adds up", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.integer({ min: 1, max: 5 * 4096 }), fc.constant(0)), {
-          maxLength: 200,
-        }),
-        (ops) => {
-          const p = pool(24, 4096, FIT.lastFreed);
-          const live: { offset: number; size: number }[] = [];
-          for (const op of ops) {
-            if (op === 0 && live.length > 0) {
-              const r = live.splice(live.length >> 1, 1)[0]!;
-              expect(p.free(r.offset)).toBe(KERN_SUCCESS);
-            } else if (op > 0) {
-              const a = p.allocate(op);
-              if (a.ok) {
-                for (const r of live)
-                  expect(a.offset + a.size <= r.offset || r.offset + r.size <= a.offset).toBe(true);
-                live.push({ offset: a.offset, size: a.size });
-              } else expect(a.code).toBe(KERN_NO_SPACE);
-            }
-            const used = live.reduce((s, r) => s + r.size / 4096, 0);
-            expect(p.stats().freePages).toBe(24 - used);
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
+    checkNoOverlapProperty(() => pool(24, 4096, FIT.lastFreed));
   });
 });

@@ -1,7 +1,7 @@
 // The shared out-of-line memory pool: allocation, free, reuse, ownership, bad input, lock
 // recovery, and concurrent allocation from several worker threads on one buffer.
 import { describe, expect, it } from "vitest";
-import fc from "fast-check";
+import { checkNoOverlapProperty } from "./shm-pool-property.js";
 import {
   ShmPool,
   isShmPool,
@@ -108,33 +108,7 @@ describe("shm-pool", () => {
   });
 
   it("property: live regions never overlap and the free count always adds up", () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.oneof(fc.integer({ min: 1, max: 5 * 4096 }), fc.constant(0)), {
-          maxLength: 200,
-        }),
-        (ops) => {
-          const p = pool({ size: 24 * 4096 });
-          const live: { offset: number; size: number }[] = [];
-          for (const op of ops) {
-            if (op === 0 && live.length > 0) {
-              const r = live.splice(live.length >> 1, 1)[0]!;
-              expect(p.free(r.offset)).toBe(KERN_SUCCESS);
-            } else if (op > 0) {
-              const a = p.allocate(op);
-              if (a.ok) {
-                for (const r of live)
-                  expect(a.offset + a.size <= r.offset || r.offset + r.size <= a.offset).toBe(true);
-                live.push({ offset: a.offset, size: a.size });
-              } else expect(a.code).toBe(KERN_NO_SPACE);
-            }
-            const used = live.reduce((s, r) => s + r.size / 4096, 0);
-            expect(p.stats().freePages).toBe(24 - used);
-          }
-        },
-      ),
-      { numRuns: 150 },
-    );
+    checkNoOverlapProperty(() => pool({ size: 24 * 4096 }));
   });
 
   it("serves concurrent allocations from several workers without overlap", async () => {
