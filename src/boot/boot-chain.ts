@@ -243,6 +243,18 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
   if (isolate && glue === "hurd" && ram !== undefined) {
     dmaPhys = await backend.allocDma(DMA_ARENA_BYTES, 4096);
     const phys = dmaPhys;
+    // The pool as guest RAM: rumpdisk then reads a disk straight into the region it replies with.
+    const pool = kernel.sharedPool().bytes;
+    const bankPhys = backend.attachSharedBank?.(pool);
+    const bank =
+      bankPhys === undefined
+        ? undefined
+        : {
+            buffer: pool.buffer as SharedArrayBuffer,
+            byteOffset: pool.byteOffset,
+            length: pool.byteLength,
+            phys: bankPhys,
+          };
     const rd = await loadServerTask<RumpdiskTaskArgs>(kernel, boot, {
       name: "rumpdisk",
       module: new URL("../servers/rumpdisk/rumpdisk-task.js", import.meta.url),
@@ -253,7 +265,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
         pci: give(pci.task, pciArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
         acpi: give(acpi.task, acpiArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
         console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND, t),
-        dma: { ram, phys, size: DMA_ARENA_BYTES },
+        dma: { ram, phys, size: DMA_ARENA_BYTES, ...(bank ? { bank } : {}) },
         ...(options.ncq !== undefined ? { ncq: options.ncq } : {}),
       }),
     });

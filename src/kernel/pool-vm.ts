@@ -77,6 +77,12 @@ export class PoolVm implements TaskVm {
     return typeof v === "number" ? null : v;
   }
 
+  addressOf(view: Uint8Array): number | undefined {
+    const o = view.byteOffset - this.pool.bytes.byteOffset;
+    if (view.buffer !== this.pool.buffer || o < 0 || !this.owns(o)) return undefined;
+    return view.byteLength <= this.pool.regionSize(o) ? poolAddress(o) : undefined;
+  }
+
   takeForSend(addr: number, length: number, deallocate: boolean): OolData | null {
     const src = this.view(addr, length);
     if (!src) return null;

@@ -31,6 +31,7 @@ import { DOORBELL_PARKED, DOORBELL_RUNG } from "./syscall-server.js";
 import { MACH_RCV_MSG, MACH_SEND_MSG } from "./msg-type.js";
 import type { PortStatus } from "./port-ops.js";
 import { POOL_VM_BASE } from "./pool-vm.js";
+import { zeroFill } from "./zero-fill.js";
 import { SpinPolicy } from "./spin-policy.js";
 import { MemoryMapping, type MappingPort } from "./memory-mapping.js";
 import type { SharedBufferInbox } from "./shared-buffers.js";
@@ -148,8 +149,16 @@ export class RemoteTask implements TaskApi {
   /** Reads replies while calls are outstanding: spin first, then park. */
   private async pump(): Promise<void> {
     this.pumping = true;
+    // Set once a reply was handed over: before spinning again, the task's own code gets to run
+    // (the continuations of what was answered), or the spin would hold up what it waits for.
+    let answered = false;
     try {
       while (this.waiting.size > 0) {
+        if (answered && !this.replies.readable()) {
+          answered = false;
+          await new Promise((r) => setImmediate(r));
+          continue;
+        }
         if (!this.replies.readable()) {
           const spin = this.spin.next();
           if (spin > 0) {
@@ -187,6 +196,7 @@ export class RemoteTask implements TaskApi {
           this.waiting.delete(rec.seq);
           if (w.onPayload && rec.payload.length > 0) w.onPayload(rec.payload);
           w.resolve({ code: rec.op, args: rec.args });
+          answered = true;
         }
         this.replies.consume();
       }
@@ -336,6 +346,16 @@ export class RemoteTask implements TaskApi {
     };
   }
   async vm_allocate(size: number) {
+    // Taken from the shared pool in place, tagged with this task as owner (the kernel adopts it
+    // on first use), and zero-filled here: no kernel round trip, and not on the kernel's thread.
+    const pool = this.pool;
+    if (pool && this.poolOwner && Number.isSafeInteger(size) && size > 0) {
+      const a = pool.allocate(size, this.poolOwner);
+      if (a.ok) {
+        zeroFill(pool.bytes, a.offset, a.offset + a.size);
+        return { kr: KERN_SUCCESS, address: POOL_VM_BASE + a.offset };
+      }
+    }
     const r = await this.call(SysOp.VM_ALLOCATE, [size]);
     return { kr: r.code, address: wordsAddr(r.args[0]!, r.args[1]!) };
   }
@@ -356,6 +376,15 @@ export class RemoteTask implements TaskApi {
     if (size === 0) return undefined;
     const v = this.pool.view(off, size);
     return v === KERN_INVALID_ADDRESS ? undefined : v;
+  }
+
+  /** A region of this task's in the pool that `view` starts: its address, read in place. */
+  vm_address(view: Uint8Array): number | undefined {
+    const pool = this.pool;
+    if (!pool || !this.poolOwner || view.buffer !== pool.buffer) return undefined;
+    const off = view.byteOffset - pool.bytes.byteOffset;
+    if (off < 0 || pool.ownerOf(off) !== this.poolOwner) return undefined;
+    return view.byteLength <= pool.regionSize(off) ? POOL_VM_BASE + off : undefined;
   }
 
   async vm_map(

@@ -165,7 +165,10 @@ export class SyscallServer {
       }
       if (spin === 0) spin = this.spin.next();
       if (performance.now() - lastWork < spin) {
-        await null;
+        // Poll, letting the rest of this thread run between looks (timers, I/O, in-thread
+        // tasks): a spin of promise hops alone would hold them up for the whole window.
+        if (++sinceYield & 15) await null;
+        else await new Promise((r) => setImmediate(r));
         continue;
       }
       this.spin.record(spin, false);

@@ -45,6 +45,11 @@ export interface TaskApi {
   /** The bytes of a region this task owns (a view: writes go to the region). */
   vm_region(address: number): Uint8Array | undefined;
   /**
+   * The inverse of vm_region: the address of the region of this task's own memory that `view`
+   * starts (a view from vm_region, or a prefix of one); undefined for any other array.
+   */
+  vm_address?(view: Uint8Array): number | undefined;
+  /**
    * vm_map of a memory object (the pager device_map returned, a send right of this task):
    * [offset, offset+size) in the object's offsets (the physical address for "mem", 0 for
    * "time"), with `prot` (vm_prot_t, default VM_PROT_READ). The mapping reads and writes in

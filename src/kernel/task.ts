@@ -152,6 +152,9 @@ export class Task implements TaskApi, MsgContext {
   vm_region(address: number): Uint8Array | undefined {
     return this.vm.region(address);
   }
+  vm_address(view: Uint8Array): number | undefined {
+    return this.vm.addressOf(view);
+  }
   vm_map(
     memory_object: number,
     offset: number,

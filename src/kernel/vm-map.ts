@@ -28,6 +28,8 @@ export interface TaskVm {
   region(addr: number): Uint8Array | undefined;
   /** The bytes [addr, addr+length) when they lie inside one region of this task. */
   view(addr: number, length: number): Uint8Array | null;
+  /** The address of the region `view` starts (a prefix of the region's bytes), if any. */
+  addressOf(view: Uint8Array): number | undefined;
   /** Send side: copies [addr, addr+length), or takes the region whole when `deallocate` says so. */
   takeForSend(addr: number, length: number, deallocate: boolean): OolData | null;
   /** Receive side: maps data into this task and returns its address. */
@@ -77,6 +79,13 @@ export class VmMap implements TaskVm {
   view(addr: number, length: number): Uint8Array | null {
     const f = this.find(addr, length);
     return f ? f.region.subarray(addr - f.start, addr - f.start + length) : null;
+  }
+
+  addressOf(view: Uint8Array): number | undefined {
+    for (const [addr, r] of this.regions)
+      if (r.buffer === view.buffer && r.byteOffset === view.byteOffset && view.length <= r.length)
+        return addr;
+    return undefined;
   }
 
   takeForSend(addr: number, length: number, deallocate: boolean): OolData | null {

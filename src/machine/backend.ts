@@ -60,6 +60,13 @@ export interface MachineBackend {
   sharedMemory?(): SharedArrayBuffer;
 
   /**
+   * Optional: makes `bytes` (shared memory: the kernel's out-of-line pool) guest RAM from
+   * physical address `start`, so devices DMA into tasks' regions in place. Returns the start
+   * address used, or undefined where RAM cannot be extended (remote RAM, no room).
+   */
+  attachSharedBank?(bytes: Uint8Array): PhysAddr | undefined;
+
+  /**
    * Optional: device registers at [addr, addr+length) that reads may take from shared memory
    * (a page the device model keeps current, one dword per register at its offset), where the
    * model offers one (the simulated AHCI's ABAR). Writes must still go through mmioWrite.

@@ -22,7 +22,7 @@ import {
 } from "./machine-description.js";
 import { ECAM_BASE, ECAM_BUSES, PciBus } from "./pci-bus.js";
 import { createHostBridge } from "./pci-host-bridge.js";
-import { BIOS_AREA_END, PhysicalMemory } from "./physical-memory.js";
+import { BIOS_AREA_END, HIGH_BANK_BASE, PhysicalMemory } from "./physical-memory.js";
 
 export type SimCreateResult =
   { ok: true; value: SimBackend } | { ok: false; errors: DescriptionError[] };
@@ -213,6 +213,11 @@ export class SimBackend implements MachineBackend {
   /** Optional MachineBackend member: guest RAM as shared memory, byte N = physical address N. */
   sharedMemory(): SharedArrayBuffer {
     return this.memory.buffer;
+  }
+
+  /** Optional MachineBackend member: `bytes` become RAM at HIGH_BANK_BASE (once). */
+  attachSharedBank(bytes: Uint8Array): PhysAddr | undefined {
+    return this.memory.attachBank(HIGH_BANK_BASE, bytes) ? HIGH_BANK_BASE : undefined;
   }
 
   /** Optional MachineBackend member: the AHCI ABAR's register shadow, where [addr, +length) lies in it. */

@@ -220,6 +220,11 @@ export class RumpKernel {
     return ok(undefined);
   }
 
+  /** Whether the drives can move data to and from `buf` in place (no bounce buffer). */
+  isDeviceVisible(buf: Uint8Array): boolean {
+    return new BusDmaTag(this.pci).loadDirect(buf) !== undefined;
+  }
+
   /** Memory for I/O buffers; in shared memory where the glue has it (no bounce copies). */
   async allocIoBuffer(size: number): Promise<RumpResult<RumpIoBuffer>> {
     const tag = new BusDmaTag(this.pci);

@@ -23,6 +23,7 @@ import {
 import { MACH_NOTIFY_SEND_ONCE } from "../notify.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../port-right.js";
 import type { TaskApi } from "../task-api.js";
+import { lendRegion, oolDelivery } from "./ool-delivery.js";
 import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
 import { destroyMessage } from "./destroy.js";
 import type { MigField, MigMessageSpec, MigRoutineSpec } from "./spec.js";
@@ -339,13 +340,15 @@ function decodeReply(
     return reg && reg.length >= length ? reg.subarray(0, length) : undefined;
   };
   let d: ReturnType<typeof decodeFields>;
+  const map = oolDelivery(task) === "map";
   try {
-    d = decodeFields(buf, size, fields, region, MIG_REPLY_HEADER_SIZE, limits);
+    d = decodeFields(buf, size, fields, region, MIG_REPLY_HEADER_SIZE, limits, map);
   } catch {
     d = { ok: false, tooLarge: false };
   }
   if (!d.ok) return { ok: false, code: d.tooLarge ? MIG_ARRAY_TOO_LARGE : MIG_TYPE_ERROR };
   const value = d.values;
+  if (d.mapped) for (const [view, address] of d.mapped) lendRegion(task, view, address);
   if (d.oolAddresses.length === 0) return { ok: true, value };
   const addresses = d.oolAddresses;
   return (async () => {

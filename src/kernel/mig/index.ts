@@ -3,6 +3,7 @@
 export type { MigComplex, MigElement, MigField, MigMessageSpec, MigRoutineSpec, MigShape, MigSubsystemSpec } from "./spec.js";
 export { migField, migMessage } from "./spec.js";
 export type { MigValues } from "./codec.js";
+export { mig_deallocate, oolDelivery, setOolDelivery, type OolDelivery } from "./ool-delivery.js";
 export {
   asReceiveRight,
   asSendOnceRight,

@@ -17,6 +17,7 @@ import {
 import { readHeader, writeHeader, writeU32, type MachMsgHeader } from "../message.js";
 import { MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_REMOTE, MACH_PORT_NULL, MACH_RCV_MSG, MACH_RCV_TIMEOUT, MACH_SEND_MSG } from "../msg-type.js";
 import type { TaskApi } from "../task-api.js";
+import { lendRegion, oolDelivery } from "./ool-delivery.js";
 import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
 import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
@@ -115,15 +116,25 @@ function encodeReply(
   const serialized: SerializedField[] = fields.length > 1 ? [] : NO_SERIALIZED;
   let size = MIG_REPLY_HEADER_SIZE;
   let ool = false;
+  let moved: Map<SerializedField, number> | undefined;
   for (let i = 1; i < fields.length; i++) {
     const f = fields[i]!;
-    const s = serializeField(f, values[f.name]);
-    if (typeof s === "number") return s;
+    const v = values[f.name];
+    const region = f.dealloc ? ownRegion(task, v) : undefined;
+    const s = serializeField(f, v, region === undefined);
+    if (typeof s === "number") {
+      if (moved) void freeRegions(task, moved.values());
+      if (region !== undefined) void task.vm_deallocate(region);
+      return s;
+    }
     serialized.push(s);
     size += fieldWireSize(s);
     if (!s.inline && s.data.length > 0) ool = true;
+    if (region !== undefined) (moved ??= new Map()).set(s, region);
   }
-  if (ool) return encodeOolReply(task, reply, req, serialized, size);
+  if (ool) return encodeOolReply(task, reply, req, serialized, size, moved);
+  // Sent in-line after all (small enough): the regions are the server's to give back.
+  if (moved) void freeRegions(task, moved.values());
   const buf = into && into.length >= size ? into : new Uint8Array(size);
   const complex = needsComplex(reply, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
   writeReplyHeader(buf, req, size, complex, KERN_SUCCESS);
@@ -134,21 +145,39 @@ function encodeReply(
 const NO_OOL: ReadonlyMap<SerializedField, number> = new Map();
 const NO_SERIALIZED = Object.freeze([]) as unknown as SerializedField[];
 
-/** encodeReply's out-of-line case: each region is copied into fresh task memory first. */
+/**
+ * A `dealloc` out-of-line value that starts a region of the server's own memory (vm_allocate'd,
+ * filled in place): its address. The reply then carries that region itself, moved to the
+ * receiver as C MIG's dealloc does, with no copy; the handler has given it up.
+ */
+function ownRegion(task: TaskApi, v: unknown): number | undefined {
+  return v instanceof Uint8Array && v.length > 0 ? task.vm_address?.(v) : undefined;
+}
+
+async function freeRegions(task: TaskApi, addresses: Iterable<number>): Promise<void> {
+  for (const a of addresses) await task.vm_deallocate(a);
+}
+
+/**
+ * encodeReply's out-of-line case: each region is copied into fresh task memory first, except
+ * the handler's own regions in `moved`, which go as they are.
+ */
 async function encodeOolReply(
   task: TaskApi,
   reply: MigMessageSpec,
   req: MachMsgHeader,
   serialized: readonly SerializedField[],
   size: number,
+  moved?: ReadonlyMap<SerializedField, number>,
 ): Promise<EncodedReply | kern_return_t> {
-  const ool = new Map<SerializedField, number>();
+  const ool = new Map<SerializedField, number>(moved);
   const temps: number[] = [];
   for (const s of serialized) {
-    if (s.inline || s.data.length === 0) continue;
+    if (s.inline || s.data.length === 0 || ool.has(s)) continue;
     const r = await task.vm_allocate(s.data.length);
     if (r.kr !== KERN_SUCCESS) {
       for (const t of temps) await task.vm_deallocate(t);
+      if (moved) await freeRegions(task, moved.values());
       return r.kr;
     }
     task.vm_region(r.address)!.set(s.data);
@@ -250,12 +279,16 @@ export class MigDemux {
       return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
     }
     let d: ReturnType<typeof decodeFields>;
+    // With "map" delivery the handler gets its out-of-line arrays as the received regions and
+    // gives them back itself (mig_deallocate), as a C server does with what MIG hands it.
+    const map = oolDelivery(task) === "map";
     try {
-      d = decodeFields(msg, size, spec.request.fields, regionOf(task));
+      d = decodeFields(msg, size, spec.request.fields, regionOf(task), undefined, undefined, map);
     } catch {
       d = { ok: false, tooLarge: false };
     }
     if (!d.ok) return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
+    if (d.mapped) for (const [view, address] of d.mapped) lendRegion(task, view, address);
     if (d.oolAddresses.length > 0) {
       const addresses = d.oolAddresses;
       const values = d.values;

@@ -79,6 +79,18 @@ export interface RumpdiskContext {
   /** The first sector of device `name` on its disk (0 for the whole disk). */
   firstSector(name: string): number;
   /**
+   * A region of rumpdisk's own memory the drives can DMA into (the pool as guest RAM), for a
+   * read to land in the very region its reply carries; undefined where memory is not shared.
+   */
+  replyRegion?(size: number): Promise<{ view: Uint8Array; address: number } | undefined>;
+  /** Whether the drives can reach `buf` in place (no staging copy needed). */
+  deviceVisible?(buf: Uint8Array): boolean;
+  /**
+   * Gives back a request's out-of-line data once the routine is done with it, where requests
+   * arrive mapped (setOolDelivery "map"): a no-op for any other array.
+   */
+  releaseData?(data: Uint8Array): void;
+  /**
    * The master device port rumpdisk got from the task before it in the boot chain (a send
    * right): device_open of a name rumpdisk does not serve is forwarded there, as in the Hurd.
    */
@@ -157,8 +169,10 @@ function checkRange(d: OpenDevice, recnum: bigint, bytes: number, limit: number)
 }
 
 /**
- * device_read / block_read: pread into a DMA-visible buffer, answered when it completes; the
- * buffer goes back to the pool once the reply has taken its copy.
+ * device_read / block_read: pread into a DMA-visible buffer, answered when it completes. Where
+ * rumpdisk's own memory is DMA-visible the buffer is the reply's region itself, which the reply
+ * then moves to the client (no copy on the way); otherwise an I/O buffer, which goes back to
+ * the pool once the reply has taken its copy.
  */
 function readAndReply(
   d: OpenDevice,
@@ -171,6 +185,13 @@ function readAndReply(
   return replyLater(
     reply,
     async () => {
+      const region = await ctx.replyRegion?.(length);
+      if (region) {
+        const r = await rump_sys_pread(d.fd, region.view, offset);
+        if (r.ok && r.value > 0) return { data: region.view.subarray(0, r.value) };
+        await ctx.task.vm_deallocate(region.address);
+        return r.ok ? { data: new Uint8Array(0) } : deviceCodeOf(r);
+      }
       buf = await ctx.buffers.get(length);
       const r = await rump_sys_pread(d.fd, buf.view.subarray(0, length), offset);
       if (!r.ok) return deviceCodeOf(r);
@@ -183,9 +204,10 @@ function readAndReply(
 }
 
 /**
- * device_write / block_write: pwrite, tracked so that a flush waits for it. The data is copied
- * once into a DMA-visible buffer (the message's data is not device-visible), so the drive gets
- * it in as few commands as the transfer allows rather than through per-slot bounce buffers.
+ * device_write / block_write: pwrite, tracked so that a flush waits for it. Data the drives can
+ * reach (a received region, where the pool is guest RAM) goes to them in place; other data is
+ * copied once into a DMA-visible buffer, so the drive gets it in as few commands as the
+ * transfer allows rather than through per-slot bounce buffers.
  */
 async function writeAt(
   d: OpenDevice,
@@ -197,6 +219,7 @@ async function writeAt(
   | { readonly ok: false; readonly code: io_return_t }
 > {
   const write = async () => {
+    if (ctx.deviceVisible?.(data)) return rump_sys_pwrite(d.fd, data, offset);
     const buf = await ctx.buffers.get(data.length);
     try {
       const staged = buf.view.subarray(0, data.length);
@@ -245,16 +268,24 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
     limit: number,
   ) => {
     const d = dev(port);
-    if (!d) return D_NO_SUCH_DEVICE;
-    if (!d.writable) return D_READ_ONLY;
     if (!(data instanceof Uint8Array)) return D_INVALID_SIZE;
+    const refuse = (code: io_return_t) => {
+      ctx.releaseData?.(data);
+      return code;
+    };
+    if (!d) return refuse(D_NO_SUCH_DEVICE);
+    if (!d.writable) return refuse(D_READ_ONLY);
     const at = checkRange(d, recnum, data.length, limit);
-    if (!at.ok) return at.code;
-    if (at.offset + data.length > d.records * d.recordSize) return D_INVALID_RECNUM;
+    if (!at.ok) return refuse(at.code);
+    if (at.offset + data.length > d.records * d.recordSize) return refuse(D_INVALID_RECNUM);
     if (data.length === 0) return { bytes_written: 0 };
     return replyLater(reply, async () => {
-      const w = await writeAt(d, ctx, at.offset, data);
-      return w.ok ? { bytes_written: w.written } : w.code;
+      try {
+        const w = await writeAt(d, ctx, at.offset, data);
+        return w.ok ? { bytes_written: w.written } : w.code;
+      } finally {
+        ctx.releaseData?.(data);
+      }
     });
   };
   return {
@@ -358,16 +389,25 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
     },
     bs_block_write: (port, reply, sector, data, flags) => {
       const d = dev(port);
-      if (!d) return D_NO_SUCH_DEVICE;
-      if (!d.writable) return D_READ_ONLY;
-      if ((flags & ~BLOCK_WRITE_FUA) !== 0) return D_INVALID_OPERATION;
-      if (!(data instanceof Uint8Array) || data.length % d.recordSize !== 0) return D_INVALID_SIZE;
+      if (!(data instanceof Uint8Array)) return D_INVALID_SIZE;
+      const refuse = (code: io_return_t) => {
+        ctx.releaseData?.(data);
+        return code;
+      };
+      if (!d) return refuse(D_NO_SUCH_DEVICE);
+      if (!d.writable) return refuse(D_READ_ONLY);
+      if ((flags & ~BLOCK_WRITE_FUA) !== 0) return refuse(D_INVALID_OPERATION);
+      if (data.length % d.recordSize !== 0) return refuse(D_INVALID_SIZE);
       const count = data.length / d.recordSize;
       const at = checkSectors(d, sector, count);
-      if (!at.ok) return at.code;
+      if (!at.ok) return refuse(at.code);
       return replyLater(reply, async () => {
-        const w = await writeAt(d, ctx, at.offset, data);
-        if (!w.ok) return w.code;
+        try {
+          const w = await writeAt(d, ctx, at.offset, data);
+          if (!w.ok) return w.code;
+        } finally {
+          ctx.releaseData?.(data);
+        }
         if (flags & BLOCK_WRITE_FUA) {
           const f = await flush(d);
           if (f !== D_SUCCESS) return f;

@@ -1,5 +1,6 @@
 // DMA-able memory for an isolated rumpdisk: one physically contiguous arena of the machine's
-// shared RAM, set aside at boot (what vm_allocate_contiguous gives on gnumach), carved up here.
+// shared RAM, set aside at boot (what vm_allocate_contiguous gives on gnumach), carved up here;
+// and the physical addresses of the task's own pool regions where the pool is guest RAM.
 import { zeroFill } from "../../kernel/zero-fill.js";
 import type { PhysAddr } from "../../machine/backend.js";
 import type { DmaRegion, RumpPciUser } from "../../rump/pci-user.js";
@@ -9,6 +10,17 @@ export interface DmaArenaSpec {
   readonly ram: SharedArrayBuffer;
   readonly phys: PhysAddr;
   readonly size: number;
+  /**
+   * The kernel's shared pool as guest RAM (the simulated PC attaches it above 4 GiB): pool data
+   * byte N (at `byteOffset + N` of `buffer`) is physical address `phys + N`. What gnumach's
+   * vm_pages_phys tells a driver about its own wired pages.
+   */
+  readonly bank?: {
+    readonly buffer: SharedArrayBuffer;
+    readonly byteOffset: number;
+    readonly length: number;
+    readonly phys: PhysAddr;
+  };
 }
 
 export class DmaArena implements Pick<
@@ -66,6 +78,11 @@ export class DmaArena implements Pick<
   }
 
   physOf(buf: Uint8Array): PhysAddr | undefined {
+    const bank = this.spec.bank;
+    if (bank && buf.buffer === bank.buffer) {
+      const at = buf.byteOffset - bank.byteOffset;
+      return at >= 0 && at + buf.byteLength <= bank.length ? bank.phys + at : undefined;
+    }
     if (buf.buffer !== this.spec.ram) return undefined;
     const start = buf.byteOffset;
     return start >= this.spec.phys && start + buf.byteLength <= this.spec.phys + this.spec.size

@@ -35,6 +35,19 @@ export class ReplyRegionReserve {
     return this.task.vm_allocate(2 ** cls);
   }
 
+  /**
+   * A region of at least `size` bytes as a view of its first `size` bytes (give it back with
+   * vm_deallocate of `address`), or undefined when none can be had.
+   */
+  async take(size: number): Promise<{ view: Uint8Array; address: number } | undefined> {
+    const r = await this.allocate(size);
+    if (r.kr !== KERN_SUCCESS) return undefined;
+    const region = this.task.vm_region(r.address);
+    if (region && region.length >= size) return { view: region.subarray(0, size), address: r.address };
+    await this.task.vm_deallocate(r.address);
+    return undefined;
+  }
+
   /** Regions kept now (diagnostics, tests). */
   get size(): number {
     let n = 0;
@@ -47,6 +60,8 @@ export class ReplyRegionReserve {
     this.filling.add(cls);
     void (async () => {
       try {
+        // Not now: the caller's I/O goes first, the refill (zero-filling a region) after it.
+        await new Promise((r) => setImmediate(r));
         const list = this.kept.get(cls) ?? [];
         this.kept.set(cls, list);
         while (!this.closed && list.length < depthOf(cls)) {

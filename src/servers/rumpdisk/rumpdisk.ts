@@ -4,7 +4,7 @@ import { block_server } from "../../../generated/block.js";
 import { device_server } from "../../../generated/device.js";
 import { notify_server } from "../../../generated/notify.js";
 import { KERN_SUCCESS, type kern_return_t } from "../../kernel/kern-return.js";
-import { mach_msg_server, MigDemux, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
+import { mach_msg_server, mig_deallocate, MigDemux, setOolDelivery, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
 import { MACH_PORT_RIGHT_PORT_SET, MACH_PORT_RIGHT_RECEIVE } from "../../kernel/port-right.js";
 import {
   RB_AUTOBOOT,
@@ -74,11 +74,28 @@ export async function runRumpdisk(task: TaskApi, options: RumpdiskOptions): Prom
   const buffers = new IoBufferPool(kernel);
   const barriers = new Map<number, WriteBarrier>();
   const devices = kernel.devices();
+  // Replies take their out-of-line regions from a reserve: no vm_allocate on the way out.
+  const regions = new ReplyRegionReserve(task);
+  const serverTask = regions.serverTask();
+  // Requests' out-of-line data arrives mapped, not copied: a write goes to the drive from the
+  // region the kernel handed over, which the routine gives back when the write is done.
+  setOolDelivery(serverTask, "map");
+  // Whether the drives can DMA into this task's own regions: found out on the first read.
+  let regionsVisible: boolean | undefined;
   const ctx: RumpdiskContext = {
     task,
     master: master.name,
     ports,
     buffers,
+    deviceVisible: (buf) => kernel.isDeviceVisible(buf),
+    releaseData: (data) => void mig_deallocate(serverTask, data),
+    async replyRegion(size) {
+      if (regionsVisible === false) return undefined;
+      const r = await regions.take(size);
+      if (r && (regionsVisible ??= kernel.isDeviceVisible(r.view))) return r;
+      if (r) await task.vm_deallocate(r.address);
+      return undefined;
+    },
     barrierFor(unit) {
       let b = barriers.get(unit);
       if (!b) barriers.set(unit, (b = new WriteBarrier()));
@@ -98,9 +115,7 @@ export async function runRumpdisk(task: TaskApi, options: RumpdiskOptions): Prom
     block_server(rumpBlockServer(ctx)),
     notify_server(rumpNotifyServer(ctx)),
   );
-  // Replies take their out-of-line regions from a reserve: no vm_allocate on the way out.
-  const regions = new ReplyRegionReserve(task);
-  const served = mach_msg_server(regions.serverTask(), demux, pset.name);
+  const served = mach_msg_server(serverTask, demux, pset.name);
   let stopped: Promise<void> | undefined;
   return {
     ok: true,
