@@ -10,6 +10,7 @@ import { ShmPool, isShmPool } from "./shm-pool.js";
 import { SyscallServer } from "./syscall-server.js";
 import { IsolatedTask, type IsolatedTaskOptions } from "./isolated-task.js";
 import { PoolVm } from "./pool-vm.js";
+import { VmMap } from "./vm-map.js";
 import { MappingTable } from "./vm-mappings.js";
 
 export interface KernelOptions {
@@ -81,7 +82,7 @@ export class Kernel {
 
   /** A new in-thread task with an empty space. */
   createTask(name: string): Task {
-    const t = new Task(name, this.ports, undefined, this.mappings);
+    const t = new Task(name, this.ports, new VmMap(() => this.pool), this.mappings);
     this.tasks.add(t);
     t.onDeath(() => this.tasks.delete(t));
     return t;

@@ -50,6 +50,12 @@ export interface TaskApi {
    */
   vm_address?(view: Uint8Array): number | undefined;
   /**
+   * Makes the caller's own array a region of this task as it is (no copy), as a C pointer into
+   * the caller's memory would be; vm_deallocate forgets it and leaves the array alone. Only
+   * where a task's memory is ordinary arrays (in-thread tasks); undefined elsewhere.
+   */
+  vm_map_array?(data: Uint8Array): number | undefined;
+  /**
    * vm_map of a memory object (the pager device_map returned, a send right of this task):
    * [offset, offset+size) in the object's offsets (the physical address for "mem", 0 for
    * "time"), with `prot` (vm_prot_t, default VM_PROT_READ). The mapping reads and writes in

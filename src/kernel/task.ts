@@ -155,6 +155,9 @@ export class Task implements TaskApi, MsgContext {
   vm_address(view: Uint8Array): number | undefined {
     return this.vm.addressOf(view);
   }
+  vm_map_array(data: Uint8Array): number | undefined {
+    return this.alive && this.vm instanceof VmMap ? this.vm.map(data) : undefined;
+  }
   vm_map(
     memory_object: number,
     offset: number,

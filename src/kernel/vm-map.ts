@@ -7,6 +7,8 @@ import {
   KERN_SUCCESS,
   type kern_return_t,
 } from "./kern-return.js";
+import { KERNEL_POOL_OWNER } from "./pool-vm.js";
+import type { ShmPool } from "./shm-pool.js";
 
 export const VM_PAGE_SIZE = 4096;
 const VM_BASE = 0x1_0000_0000;
@@ -40,6 +42,13 @@ export interface TaskVm {
 
 /** The memory of an in-thread task: ordinary Uint8Arrays. */
 export class VmMap implements TaskVm {
+  /**
+   * `sharedPool` gives the kernel's shared pool once there is one (isolated tasks exist): data
+   * sent by copy is then copied once, into a pool region in transit, which an isolated
+   * receiver takes over as it is. Without a pool, the copy is an ordinary array.
+   */
+  constructor(private readonly sharedPool: () => ShmPool | null = () => null) {}
+
   /** Invariant: regions never overlap; keys are their start addresses. */
   private readonly regions = new Map<number, Uint8Array>();
   /**
@@ -105,7 +114,19 @@ export class VmMap implements TaskVm {
       // Moved, not copied, when the whole region goes.
       return { bytes: f.region.length === length ? f.region : f.region.subarray(0, length) };
     }
-    return { bytes: f.region.slice(at, at + length) };
+    return this.copyForSend(f.region.subarray(at, at + length));
+  }
+
+  /** A copy of `src` for a message in transit: in the shared pool where there is one. */
+  private copyForSend(src: Uint8Array): OolData {
+    const pool = this.sharedPool();
+    const a = pool && src.length > 0 ? pool.copyIn(src, KERNEL_POOL_OWNER) : null;
+    if (!pool || !a?.ok) return { bytes: src.slice() };
+    return {
+      bytes: pool.bytes.subarray(a.offset, a.offset + src.length),
+      poolOffset: a.offset,
+      release: () => void pool.free(a.offset),
+    };
   }
 
   mapReceived(data: OolData): number {

@@ -621,7 +621,7 @@ export class AhciController {
     const dw0 = mem.read32(header);
     const cfl = dw0 & 0x1f;
     const prdtl = dw0 >>> 16;
-    const ctba = (mem.read32(header + 8) & ~0x7f) + mem.read32(header + 12) * 0x1_0000_0000;
+    const ctba = ((mem.read32(header + 8) & ~0x7f) >>> 0) + mem.read32(header + 12) * 0x1_0000_0000;
     if (!mem.isRam(ctba, 0x80 + prdtl * 16)) return this.hostBusFatal(p, SERR_ERR_E);
     p.cmd = ((p.cmd & ~(0x1f << 8)) | (slot << 8)) >>> 0;
     const fis = mem.window(ctba, 20);
@@ -649,7 +649,7 @@ export class AhciController {
     let runLen = 0;
     for (let i = 0; i < prdtl; i++) {
       const e = ctba + 0x80 + i * 16;
-      const dba = (mem.read32(e) & ~1) + mem.read32(e + 4) * 0x1_0000_0000;
+      const dba = ((mem.read32(e) & ~1) >>> 0) + mem.read32(e + 4) * 0x1_0000_0000;
       const dw3 = mem.read32(e + 12);
       const len = (dw3 & 0x3fffff) + 1;
       if (dw3 & 0x80000000) dps = true;

@@ -47,7 +47,8 @@ export class PhysicalMemory {
    * or above the end of the main memory and be page-aligned. One bank at most; false if refused.
    */
   attachBank(start: PhysAddr, bytes: Uint8Array): boolean {
-    if (this.bank !== undefined || !Number.isSafeInteger(start) || start < this.size) return false;
+    // Not right at the end of main memory: a gap keeps any one DMA run inside one of the two.
+    if (this.bank !== undefined || !Number.isSafeInteger(start) || start <= this.size) return false;
     if (start % 4096 !== 0 || bytes.byteLength === 0 || bytes.byteLength % 4096 !== 0) return false;
     if (!Number.isSafeInteger(start + bytes.byteLength)) return false;
     this.bank = {
@@ -132,7 +133,7 @@ export class PhysicalMemory {
 
   /** The DataView and offset for a 4-byte access at `addr` (main memory or the bank). */
   private word(addr: PhysAddr): [DataView, number] {
-    if (addr < this.size) return [this.view, addr];
+    if (Number.isSafeInteger(addr) && addr >= 0 && addr + 4 <= this.size) return [this.view, addr];
     const b = this.inBank(addr, 4);
     if (!b) this.window(addr, 4); // throws the out-of-range error
     return [b!.view, addr - b!.start];

@@ -136,7 +136,11 @@ function buildRequest(
   return { buf, size, rcvSize, temps: NO_TEMPS };
 }
 
-/** buildRequest's out-of-line case: each region is copied into fresh task memory first. */
+/**
+ * buildRequest's out-of-line case: each array is copied into fresh task memory first, except
+ * where the kernel copies at send anyway (no dealloc) and the task can address the array in
+ * place (in-thread tasks): then it goes as it is, as a C stub passes the caller's pointer.
+ */
 async function buildOolRequest(
   task: TaskApi,
   r: MigRoutineSpec,
@@ -151,6 +155,12 @@ async function buildOolRequest(
   const temps: number[] = [];
   for (const s of serialized) {
     if (s.inline || s.data.length === 0) continue;
+    const inPlace = s.field.dealloc ? undefined : task.vm_map_array?.(s.data);
+    if (inPlace !== undefined) {
+      ool.set(s, inPlace);
+      temps.push(inPlace);
+      continue;
+    }
     const a = await task.vm_allocate(s.data.length);
     if (a.kr !== KERN_SUCCESS) {
       for (const t of temps) await task.vm_deallocate(t);
