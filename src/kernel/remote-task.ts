@@ -372,6 +372,8 @@ export class RemoteTask implements TaskApi {
   vm_region(address: number): Uint8Array | undefined {
     if (!this.pool) return undefined;
     const off = address - POOL_VM_BASE;
+    // Only this task's own regions: one it moved away in a message is the receiver's now.
+    if (this.poolOwner && this.pool.ownerOf(off) !== this.poolOwner) return undefined;
     const size = this.pool.regionSize(off);
     if (size === 0) return undefined;
     const v = this.pool.view(off, size);

@@ -29,6 +29,11 @@ export function lendRegion(task: TaskApi, view: Uint8Array, address: number): vo
   mapped.set(view, { task, address });
 }
 
+/** Forgets that `view` was lent: its region left the task (moved away in a message). */
+export function forgetRegion(view: Uint8Array): void {
+  mapped.delete(view);
+}
+
 /**
  * Gives back the region a mapped array (from a stub of a task in "map" delivery) is a view of:
  * vm_deallocate, as C code does with what MIG handed it. KERN_INVALID_ADDRESS for an array that

@@ -17,7 +17,7 @@ import {
 import { readHeader, writeHeader, writeU32, type MachMsgHeader } from "../message.js";
 import { MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_REMOTE, MACH_PORT_NULL, MACH_RCV_MSG, MACH_RCV_TIMEOUT, MACH_SEND_MSG } from "../msg-type.js";
 import type { TaskApi } from "../task-api.js";
-import { lendRegion, oolDelivery } from "./ool-delivery.js";
+import { forgetRegion, lendRegion, oolDelivery } from "./ool-delivery.js";
 import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
 import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
@@ -151,7 +151,11 @@ const NO_SERIALIZED = Object.freeze([]) as unknown as SerializedField[];
  * receiver as C MIG's dealloc does, with no copy; the handler has given it up.
  */
 function ownRegion(task: TaskApi, v: unknown): number | undefined {
-  return v instanceof Uint8Array && v.length > 0 ? task.vm_address?.(v) : undefined;
+  if (!(v instanceof Uint8Array) || v.length === 0) return undefined;
+  const address = task.vm_address?.(v);
+  // A mapped request array sent back this way leaves the task: no give-back may follow.
+  if (address !== undefined) forgetRegion(v);
+  return address;
 }
 
 async function freeRegions(task: TaskApi, addresses: Iterable<number>): Promise<void> {
