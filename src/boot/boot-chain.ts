@@ -23,6 +23,7 @@ import { HurdPciUser, memDeviceBars } from "../servers/rumpdisk/hurd-pci-user.js
 import { isRumpdiskName, runRumpdisk, type RumpdiskServer } from "../servers/rumpdisk/rumpdisk.js";
 import { BackendPciUser } from "../rump/pci-backend.js";
 import type { RumpdiskTaskArgs } from "../servers/rumpdisk/rumpdisk-task.js";
+import { DmaArenaObject } from "./dma-arena-object.js";
 import { startConsole, type ConsoleDevice } from "./console-device.js";
 import { DeviceClient } from "./disk-client.js";
 import { describeMachine, startMachine, type MachineKind } from "./machine.js";
@@ -48,8 +49,9 @@ export interface BootOptions {
   readonly glue?: "hurd" | "direct";
   /**
    * Run the servers as isolated tasks (default). With false, pci-arbiter and acpi run the same
-   * task code in this thread, and rumpdisk runs in-thread (for tests and debugging). rumpdisk
-   * also runs in-thread where the machine's memory cannot be shared with a worker (QEMU).
+   * task code in this thread, and rumpdisk runs in-thread (for tests and debugging). Where the
+   * machine's memory cannot be shared with a worker (QEMU), an isolated rumpdisk reaches its DMA
+   * arena through a vm_mapped pager, the kernel reading and writing the guest RAM for it.
    */
   readonly isolate?: boolean;
 }
@@ -240,12 +242,17 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
     "from acpi: the master device port, root ports of pci-arbiter and acpi; drives the AHCI disks (rump ahcisata and wd)";
   let rumpdiskLoad: LoadedServerTask<RumpdiskTaskArgs> | undefined;
   let dmaPhys: number | undefined;
-  if (isolate && glue === "hurd" && ram !== undefined) {
-    dmaPhys = await backend.allocDma(DMA_ARENA_BYTES, 4096);
+  let dmaObject: DmaArenaObject | undefined;
+  if (isolate && glue === "hurd") {
+    try {
+      dmaPhys = await backend.allocDma(DMA_ARENA_BYTES, 4096);
+    } catch (e) {
+      return fail(`rumpdisk: no DMA arena: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const phys = dmaPhys;
     // The pool as guest RAM: rumpdisk then reads a disk straight into the region it replies with.
     const pool = kernel.sharedPool().bytes;
-    const bankPhys = backend.attachSharedBank?.(pool);
+    const bankPhys = ram === undefined ? undefined : backend.attachSharedBank?.(pool);
     const bank =
       bankPhys === undefined
         ? undefined
@@ -255,6 +262,19 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
             length: pool.byteLength,
             phys: bankPhys,
           };
+    // Remote guest RAM (QEMU): the arena as a pager rumpdisk vm_maps, the kernel moving its bytes.
+    if (ram === undefined) {
+      dmaObject = await DmaArenaObject.create(kernel, boot, backend, phys, DMA_ARENA_BYTES);
+      if (!dmaObject) {
+        await backend.freeDma(phys).catch(() => undefined);
+        return fail("rumpdisk: cannot make the DMA arena's pager");
+      }
+    }
+    const arenaPager = dmaObject?.pager;
+    const releaseArena = async () => {
+      await dmaObject?.destroy();
+      await backend.freeDma(phys).catch(() => undefined);
+    };
     const rd = await loadServerTask<RumpdiskTaskArgs>(kernel, boot, {
       name: "rumpdisk",
       module: new URL("../servers/rumpdisk/rumpdisk-task.js", import.meta.url),
@@ -265,14 +285,27 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
         pci: give(pci.task, pciArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
         acpi: give(acpi.task, acpiArgs.roots["rumpdisk"]!, MACH_MSG_TYPE_MAKE_SEND, t),
         console: give(con.task, con.port, MACH_MSG_TYPE_MAKE_SEND, t),
-        dma: { ram, phys, size: DMA_ARENA_BYTES, ...(bank ? { bank } : {}) },
+        dma:
+          ram !== undefined
+            ? { ram, phys, size: DMA_ARENA_BYTES, ...(bank ? { bank } : {}) }
+            : {
+                phys,
+                size: DMA_ARENA_BYTES,
+                pager: give(boot, arenaPager!, MACH_MSG_TYPE_COPY_SEND, t),
+              },
         ...(options.ncq !== undefined ? { ncq: options.ncq } : {}),
       }),
     });
-    if (!rd.ok) return fail(`rumpdisk: ${rd.error}`);
+    if (!rd.ok) {
+      await releaseArena();
+      return fail(`rumpdisk: ${rd.error}`);
+    }
     rumpdiskLoad = rd.value;
     started.push(rd.value.server);
-    if (!gave) return fail("rumpdisk: cannot hand it its ports");
+    if (!gave) {
+      await releaseArena();
+      return fail("rumpdisk: cannot hand it its ports");
+    }
   }
 
   log(
@@ -300,6 +333,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       kill: () => server.kill(),
       stop: async () => {
         await server.kill();
+        await dmaObject?.destroy();
         await backend.freeDma(phys).catch(() => undefined);
       },
     };
@@ -313,12 +347,7 @@ export async function bootSystem(options: BootOptions): Promise<BootResult> {
       rdTask.terminate("failed to start");
       return fail("rumpdisk: cannot hand it its ports");
     }
-    const why =
-      glue === "direct"
-        ? "its PCI glue touches the machine (glue: direct)"
-        : ram === undefined
-          ? "this machine's memory is not shared with worker threads (QEMU guest RAM is reached over qtest)"
-          : "as asked";
+    const why = glue === "direct" ? "its PCI glue touches the machine (glue: direct)" : "as asked";
     log(`tsmach: rumpdisk: ${IN_THREAD}; ${rumpdiskPorts}`);
     log(`tsmach: rumpdisk runs in-thread: ${why}`);
     const pciGlue =

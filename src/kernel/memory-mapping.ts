@@ -181,6 +181,19 @@ export class MemoryMapping {
     return this.port.read(offset, length);
   }
 
+  /** Writes `data` at `offset`: into shared memory, or by the kernel (needs VM_PROT_WRITE). */
+  async writeBytes(offset: number, data: Uint8Array): Promise<kern_return_t> {
+    const bad = this.check(offset, data.length, VM_PROT_WRITE);
+    if (bad !== undefined) return bad;
+    if (this.view) {
+      this.view.set(data, offset);
+      return KERN_SUCCESS;
+    }
+    if (!this.port.write) return KERN_INVALID_ADDRESS;
+    const r = await this.port.write(offset, data);
+    return r.ok ? KERN_SUCCESS : r.code;
+  }
+
   /** vm_deallocate: gives the mapping back; later accesses fail with KERN_INVALID_ADDRESS. */
   async unmap(): Promise<kern_return_t> {
     if (this.unmapped) return KERN_INVALID_ADDRESS;

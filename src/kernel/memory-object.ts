@@ -15,6 +15,8 @@ export interface RegisterAccess {
   writeRegister(offset: number, width: AccessWidth, value: number): Promise<AccessResult<number>>;
   /** Bytes of memory (a firmware area the machine keeps out of reach). */
   read(offset: number, length: number): Promise<AccessResult<Uint8Array>>;
+  /** Writes bytes of memory (RAM the machine keeps out of reach), where the object allows it. */
+  write?(offset: number, data: Uint8Array): Promise<AccessResult<number>>;
 }
 
 /** Shared memory backing a range: object byte `start + i` is byte `byteOffset + i` of `buffer`. */

@@ -43,6 +43,8 @@ import { parkAsync } from "./shm-channel.js";
 
 /** Bytes one read of a mapping through the kernel asks for at most. */
 const READ_CHUNK = 32 * 1024;
+/** Bytes one write to a mapping through the kernel carries at most. */
+const WRITE_CHUNK = 32 * 1024;
 
 interface Reply {
   code: number;
@@ -470,9 +472,27 @@ export class RemoteTask implements TaskApi {
       }
       return { ok: true, value: out };
     };
+    // Bytes go out in chunks, all asked for at once: the kernel starts them in order.
+    const write = async (off: number, data: Uint8Array): Promise<AccessResult<number>> => {
+      const calls: Promise<Reply>[] = [];
+      for (let done = 0; done < data.length; done += WRITE_CHUNK) {
+        const n = Math.min(WRITE_CHUNK, data.length - done);
+        calls.push(
+          this.call(
+            SysOp.VM_MAPPING_WRITE,
+            [id, ...addrWords(off + done), 0, n],
+            data.subarray(done, done + n),
+          ),
+        );
+      }
+      for (const r of await Promise.all(calls))
+        if (r.code !== KERN_SUCCESS) return { ok: false, code: r.code };
+      return { ok: true, value: data.length };
+    };
     return {
       readRegister,
       read,
+      write,
       writeRegister: async (off, width, value) => {
         const r = await this.call(SysOp.VM_MAPPING_WRITE, [id, ...addrWords(off), width, value]);
         return r.code === KERN_SUCCESS ? { ok: true, value: width } : { ok: false, code: r.code };

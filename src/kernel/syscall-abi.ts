@@ -29,7 +29,10 @@ export const SysOp = {
   VM_MAP: 18,
   /** A mapping's register read: [id, offset lo, hi, width (1, 2, 4; 0 = bytes), length] -> [value]. */
   VM_MAPPING_READ: 19,
-  /** A mapping's register write: [id, offset lo, hi, width, value]. */
+  /**
+   * A mapping's register write: [id, offset lo, hi, width, value]; with width 0, a write of
+   * bytes: [id, offset lo, hi, 0, length] and the bytes as the payload.
+   */
   VM_MAPPING_WRITE: 20,
   /** vm_deallocate of a mapping: [id]. */
   VM_UNMAP: 21,

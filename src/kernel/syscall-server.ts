@@ -376,6 +376,16 @@ export class SyscallServer {
       case SysOp.VM_MAPPING_WRITE: {
         const table = this.mappings;
         if (!table) return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+        if (a[3] === 0) {
+          // Bytes: the payload is copied (its view dies with the record); started in order.
+          const length = a[4]!;
+          if (length === 0 || length > payload.length)
+            return this.reply(c, seq, KERN_INVALID_ARGUMENT);
+          void table
+            .writeBytes(t, a[0]!, wordsAddr(a[1]!, a[2]!), payload.slice(0, length))
+            .then((kr) => this.reply(c, seq, kr));
+          return;
+        }
         void table
           .write(t, a[0]!, wordsAddr(a[1]!, a[2]!), a[3]!, a[4]!)
           .then((kr) => this.reply(c, seq, kr));

@@ -49,6 +49,7 @@ function shifted(r: RegisterAccess, by: number): RegisterAccess {
     readRegister: (o, w) => r.readRegister(o + by, w),
     writeRegister: (o, w, v) => r.writeRegister(o + by, w, v),
     read: (o, n) => r.read(o + by, n),
+    ...(r.write ? { write: (o: number, d: Uint8Array) => r.write!(o + by, d) } : {}),
   };
 }
 
@@ -196,6 +197,24 @@ export class MappingTable {
     return KERN_SUCCESS;
   }
 
+  /**
+   * A task's write of bytes through the kernel (memory it cannot share, e.g. QEMU's guest RAM).
+   * The write starts before this returns its promise, so writes keep the order they were asked in.
+   */
+  writeBytes(task: Task, id: number, offset: number, data: Uint8Array): Promise<kern_return_t> {
+    const r = this.accessible(task, id, offset, data.length, 0, VM_PROT_WRITE);
+    if (!("record" in r)) return Promise.resolve(r.code);
+    const { record } = r;
+    if (record.registers) {
+      const w = record.registers.write?.(offset, data);
+      if (!w) return Promise.resolve(KERN_INVALID_ADDRESS);
+      return w.then((x) => (x.ok ? KERN_SUCCESS : x.code));
+    }
+    const s = record.shared!;
+    new Uint8Array(s.buffer, s.byteOffset + offset, data.length).set(data);
+    return Promise.resolve(KERN_SUCCESS);
+  }
+
   private accessible(
     task: Task,
     id: number,
@@ -252,6 +271,7 @@ export function localMapping(table: MappingTable, record: MappingRecord): Memory
       readRegister: async (o, w) => (live() ? regs.readRegister(o, w) : gone),
       writeRegister: async (o, w, v) => (live() ? regs.writeRegister(o, w, v) : gone),
       read: async (o, n) => (live() ? regs.read(o, n) : gone),
+      write: async (o, d) => (!live() ? gone : regs.write ? regs.write(o, d) : gone),
       unmap: async () => table.unmap(record.task, record.id),
     },
   });

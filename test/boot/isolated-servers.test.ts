@@ -69,7 +69,7 @@ function chainSuite(machine: "sim" | "qemu") {
   it("runs pci-arbiter and acpi in worker threads, each given its ports by the one before", async () => {
     expect(sys.pciArbiter.mode).toBe("isolated");
     expect(sys.acpi.mode).toBe("isolated");
-    expect(sys.rumpdisk.mode).toBe(machine === "sim" ? "isolated" : "in-thread");
+    expect(sys.rumpdisk.mode).toBe("isolated");
     const at = (re: RegExp) => log.findIndex((l) => re.test(l));
     const order = [
       /^kernel: master device port up; kernel devices irq, time, mem, io/,
@@ -78,7 +78,7 @@ function chainSuite(machine: "sim" | "qemu") {
       /^pci-arbiter: 00:1f\.2 0106: 8086:2922/,
       /^tsmach: acpi: isolated task \(worker thread\); from pci-arbiter/,
       /^acpi: FACP /,
-      /^tsmach: rumpdisk: /,
+      /^tsmach: rumpdisk: isolated task \(worker thread\); from acpi/,
       /^wd0 at ahcisata0 port 0: /,
     ].map(at);
     expect(

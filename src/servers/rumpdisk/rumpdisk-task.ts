@@ -1,12 +1,17 @@
 // rumpdisk as an isolated task (a worker thread): the module the boot chain spawns. Its ports
-// come from the task before it; the hardware is reached only through them and a DMA arena:
-// BARs are vm_mapped from the kernel's "mem" device (pci-arbiter's region files if that fails).
+// come from the task before it; hardware only through them and a DMA arena (shared guest RAM, or a
+// pager vm_mapped over remote RAM: QEMU). BARs are vm_mapped from "mem" (else pci-arbiter's files).
 import { device_write_inband } from "../../../generated/device.js";
 import { asSendRight, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
 import { arbiterPciConfig } from "../acpi/pci-config-port.js";
 import { DmaArena, type DmaArenaSpec } from "./dma-arena.js";
 import { HurdPciUser, vmMapBars, type BarMapper } from "./hurd-pci-user.js";
 import { regionFileBars } from "./region-bars.js";
+import {
+  isRemoteDmaArenaSpec,
+  RemoteDmaArena,
+  type RemoteDmaArenaSpec,
+} from "./remote-dma-arena.js";
 import { runRumpdisk } from "./rumpdisk.js";
 
 /** What the boot chain hands an isolated rumpdisk (port names in its own space). */
@@ -20,7 +25,8 @@ export interface RumpdiskTaskArgs {
   readonly acpi: number;
   /** Send right: the console device, where the boot messages go. */
   readonly console: number;
-  readonly dma: DmaArenaSpec;
+  /** The DMA arena: shared guest RAM (the simulated PC), or a pager over remote RAM (QEMU). */
+  readonly dma: DmaArenaSpec | RemoteDmaArenaSpec;
   readonly ncq?: boolean;
 }
 
@@ -32,7 +38,7 @@ function isArgs(a: unknown): a is RumpdiskTaskArgs {
     ["next", "master", "pci", "acpi", "console"].every((k) => Number.isInteger(o[k])) &&
     typeof o["dma"] === "object" &&
     o["dma"] !== null &&
-    (o["dma"] as DmaArenaSpec).ram instanceof SharedArrayBuffer
+    ((o["dma"] as DmaArenaSpec).ram instanceof SharedArrayBuffer || isRemoteDmaArenaSpec(o["dma"]))
   );
 }
 
@@ -70,17 +76,28 @@ export default async function main(task: TaskApi, args: unknown): Promise<void> 
     }
     return viaRegions(phys, size);
   };
+  const spec = args.dma;
+  let dma: DmaArena | RemoteDmaArena;
+  if ("ram" in spec) dma = new DmaArena(spec);
+  else {
+    try {
+      dma = await RemoteDmaArena.map(task, spec);
+    } catch (e) {
+      say(`rumpdisk: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+  }
   const glue = new HurdPciUser({
     task,
     master,
     config: arbiterPciConfig(task, pci),
     acpi: asSendRight(args.acpi),
     bars,
-    dma: new DmaArena(args.dma),
+    dma,
     log: say,
   });
   say(
-    "rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs vm_mapped from mem, interrupts via irq",
+    `rumpdisk: isolated task: PCI config via pci-arbiter, IRQ routing via acpi, BARs vm_mapped from mem, interrupts via irq, DMA ${"ram" in spec ? "in shared guest RAM" : `arena vm_mapped (0x${spec.phys.toString(16)}, ${spec.size >> 20} MiB; bounce buffers with syncs)`}`,
   );
   const rd = await runRumpdisk(task, {
     rump: { pci: glue, console: say, ...(args.ncq !== undefined ? { ncq: args.ncq } : {}) },
