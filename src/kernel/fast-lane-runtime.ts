@@ -466,6 +466,11 @@ export class LaneRuntime {
     }
   }
 
+  /** Turns every lane reply name this task holds into a real right (before listing its names). */
+  materializeAll(): Promise<void> {
+    return this.held.size === 0 ? Promise.resolve() : this.materialize([...this.held.keys()]);
+  }
+
   /** Turns the lane reply names among `names` into real rights (before a kernel call names them). */
   async materialize(names: readonly number[]): Promise<void> {
     for (const n of names) {

@@ -304,6 +304,8 @@ export class RemoteTask implements TaskApi {
     return (await this.call(SysOp.PORT_MOVE_MEMBER, [member, after])).code;
   }
   async mach_port_names() {
+    // Reply rights held on lanes become real ones first, so the listing shows every right.
+    await this.lanes?.materializeAll();
     let bytes = new Uint8Array(0);
     const r = await this.call(SysOp.PORT_NAMES, [], undefined, 0, (p) => (bytes = p.slice()));
     const v = new DataView(bytes.buffer);

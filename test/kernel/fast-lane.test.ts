@@ -293,6 +293,13 @@ describe("fast RPC lanes between isolated tasks", () => {
     const t = await command(CMD_RPC_OPTIONS, [70, 0, 0, 8192, 0, 0]);
     expect([t.code, t.id, t.sum]).toEqual([0, 170, 0]);
     expect(intArg(t.reply, 1) >>> 0).toBe(MACH_PORT_TYPE_SEND_ONCE);
+    // Listing its names (portinfo) shows a reply right held on a lane, as a send-once right.
+    await command(CMD_RPC, [10, 10, 1]);
+    const listed = await command(CMD_RPC_OPTIONS, [71, 0, 0, 8192, 0, 0]);
+    expect([listed.code, listed.id, intArg(listed.reply, 0), intArg(listed.reply, 1)]).toEqual([
+      0, 171, 0, 1,
+    ]);
+    expect(intArg(listed.reply, 2) >>> 0).toBe(MACH_PORT_TYPE_SEND_ONCE);
     expect(w.code).toBe(0);
     await command(CMD_RPC, [1, 60, 0]);
     await settled(kernel, b);
