@@ -119,6 +119,9 @@ export class LaneRuntime {
   private readonly servers = new Map<number, Lane[]>();
   /** Lane reply names the server holds (virtual send-once rights to some client's R). */
   private readonly held = new Map<number, Lane>();
+  /** Per served port: whether the last request came from a lane, and where the next scan starts. */
+  private readonly tookLane = new Map<number, boolean>();
+  private readonly rotor = new Map<number, number>();
   /** Next sequence number of ports received on (kept for ports that have lanes). */
   private readonly seqs = new Map<number, number>();
   /** Blocking kernel receives outstanding, by name. */
@@ -545,10 +548,25 @@ export class LaneRuntime {
   ): number | Promise<number> {
     const seen = Atomics.load(this.bell, BELL_COUNT);
     const list = this.servers.get(name);
+    const n = list ? list.length : 0;
+    // Fairness: after a request taken from a lane, messages waiting in the kernel's queue go
+    // first (a client that keeps its lane busy cannot starve the others), and the lanes are
+    // looked at round-robin, from the one after the lane served last.
+    if (!forcePoll && this.tookLane.get(name) === true) {
+      this.tookLane.set(name, false);
+      for (let i = 0; i < n; i++) {
+        const mem = list![i]!.mem;
+        if (mem && Atomics.load(mem.words, L_PQ) > 0)
+          return this.pollStep(buf, option, rcvSize, name);
+      }
+    }
+    const start = n > 0 ? (this.rotor.get(name) ?? 0) % n : 0;
     let live = false;
     let queued = 0;
     let watch: Int32Array | null = null;
-    for (let i = list ? list.length - 1 : -1; i >= 0; i--) {
+    let closed: Lane[] | null = null;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
       const l = list![i]!;
       const mem = l.mem;
       if (!mem) continue;
@@ -580,6 +598,9 @@ export class LaneRuntime {
             return this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply).then(againAny);
           }
           this.stats.requestsTaken++;
+          this.tookLane.set(name, true);
+          this.rotor.set(name, i + 1);
+          if (closed) for (const c of closed) this.drop(c);
           this.held.set(reply, l);
           const seq = this.seqs.get(name) ?? 0;
           this.seqs.set(name, (seq + 1) >>> 0);
@@ -594,12 +615,13 @@ export class LaneRuntime {
         Atomics.sub(w, L_OWED, 1);
       }
       if (st === SLOT_CLOSED) {
-        this.drop(l);
+        (closed ??= []).push(l);
         continue;
       }
-      watch = list!.length === 1 ? w : null;
+      watch = n === 1 ? w : null;
       queued = Math.max(queued, Atomics.load(w, L_PQ));
     }
+    if (closed) for (const c of closed) this.drop(c);
     if (!live) return this.blockingKernel(buf, option, rcvSize, name, deadline);
     if (queued > 0 || forcePoll) return this.pollStep(buf, option, rcvSize, name);
     if (deadline !== Infinity && performance.now() >= deadline) return MACH_RCV_TIMED_OUT;

@@ -11,7 +11,7 @@ import { MessageBuilder, readHeader } from "../../src/kernel/message.js";
 import * as T from "../../src/kernel/msg-type.js";
 import * as K from "../../src/kernel/kern-return.js";
 import { MACH_NOTIFY_SEND_ONCE } from "../../src/kernel/notify.js";
-import { MACH_PORT_TYPE_SEND_ONCE } from "../../src/kernel/port-right.js";
+import { MACH_PORT_RIGHT_RECEIVE, MACH_PORT_TYPE_SEND_ONCE } from "../../src/kernel/port-right.js";
 import { expectBaseline, newPort, recv, snapshotAll, type Baseline } from "./kernel-helpers.js";
 import {
   CMD_FORGE,
@@ -50,9 +50,6 @@ async function setup(lanesOn = true) {
   const boot = kernel.createTask("boot");
   const service = await newPort(boot);
   await boot.mach_port_insert_right(service, service, T.MACH_MSG_TYPE_MAKE_SEND);
-  const control = await newPort(boot);
-  await boot.mach_port_insert_right(control, control, T.MACH_MSG_TYPE_MAKE_SEND);
-  const report = await newPort(boot);
   const sreport = await newPort(boot);
   const spawn = (
     name: string,
@@ -70,44 +67,66 @@ async function setup(lanesOn = true) {
     service: give(service, T.MACH_MSG_TYPE_MOVE_RECEIVE, t),
     report: give(sreport, T.MACH_MSG_TYPE_MAKE_SEND, t),
   }));
-  const client = spawn("lane-client", "lane-client", (t) => ({
-    service: give(service, T.MACH_MSG_TYPE_COPY_SEND, t),
-    control: give(control, T.MACH_MSG_TYPE_MOVE_RECEIVE, t),
-    report: give(report, T.MACH_MSG_TYPE_MAKE_SEND, t),
-  }));
+  /** A lane client of the service, driven through its own control and report ports. */
+  const addClient = async (name: string) => {
+    const control = await newPort(boot);
+    await boot.mach_port_insert_right(control, control, T.MACH_MSG_TYPE_MAKE_SEND);
+    const report = await newPort(boot);
+    const handle = spawn(name, "lane-client", (t) => ({
+      service: give(service, T.MACH_MSG_TYPE_COPY_SEND, t),
+      control: give(control, T.MACH_MSG_TYPE_MOVE_RECEIVE, t),
+      report: give(report, T.MACH_MSG_TYPE_MAKE_SEND, t),
+    }));
+    const post = async (what: number, ints: number[] = []): Promise<void> => {
+      const b = new MessageBuilder({
+        bits: T.MACH_MSGH_BITS(T.MACH_MSG_TYPE_COPY_SEND, 0),
+        remote: control,
+        local: 0,
+        id: what,
+      });
+      for (const v of ints) b.int32(v);
+      const m = b.build();
+      expect(await boot.mach_msg(m, T.MACH_SEND_MSG, m.length, 0, 0)).toBe(0);
+    };
+    const collect = async (what: number): Promise<Report> => {
+      const r = await recv(boot, report, { timeout: 20_000 });
+      expect(r.code).toBe(0);
+      expect(r.header.id).toBe(600 + what);
+      return {
+        code: intArg(r.buf, 0) >>> 0,
+        id: intArg(r.buf, 1),
+        sum: intArg(r.buf, 2),
+        sent: intArg(r.buf, 3),
+        taken: intArg(r.buf, 4),
+        kcalls: intArg(r.buf, 5),
+        reply: r.buf.slice(84, 84 + 256),
+      };
+    };
+    const command = async (what: number, ints: number[] = []): Promise<Report> => {
+      await post(what, ints);
+      return collect(what);
+    };
+    return { handle, post, collect, command };
+  };
+  const first = await addClient("lane-client");
+  const client = first.handle;
+  const { post, collect, command } = first;
   if (saved === undefined) delete process.env.TSMACH_FAST_LANES;
   else process.env.TSMACH_FAST_LANES = saved;
-  const post = async (what: number, ints: number[] = []): Promise<void> => {
-    const b = new MessageBuilder({
-      bits: T.MACH_MSGH_BITS(T.MACH_MSG_TYPE_COPY_SEND, 0),
-      remote: control,
-      local: 0,
-      id: what,
-    });
-    for (const v of ints) b.int32(v);
-    const m = b.build();
-    expect(await boot.mach_msg(m, T.MACH_SEND_MSG, m.length, 0, 0)).toBe(0);
-  };
-  const command = async (what: number, ints: number[] = []): Promise<Report> => {
-    await post(what, ints);
-    return collect(what);
-  };
-  const collect = async (what: number): Promise<Report> => {
-    const r = await recv(boot, report, { timeout: 20_000 });
-    expect(r.code).toBe(0);
-    expect(r.header.id).toBe(600 + what);
-    return {
-      code: intArg(r.buf, 0) >>> 0,
-      id: intArg(r.buf, 1),
-      sum: intArg(r.buf, 2),
-      sent: intArg(r.buf, 3),
-      taken: intArg(r.buf, 4),
-      kcalls: intArg(r.buf, 5),
-      reply: r.buf.slice(84, 84 + 256),
-    };
-  };
   const lanes = () => (kernel as unknown as { server: SyscallServer }).server.lanes;
-  return { kernel, boot, service, sreport, server, client, command, post, collect, lanes };
+  return {
+    kernel,
+    boot,
+    service,
+    sreport,
+    server,
+    client,
+    command,
+    post,
+    collect,
+    lanes,
+    addClient,
+  };
 }
 
 /** RPCs until the client reports that one went over a lane. */
@@ -193,6 +212,56 @@ describe("fast RPC lanes between isolated tasks", () => {
     );
     expect(got).toEqual([...expected, 999]);
     await settled(kernel, b);
+  });
+
+  it("let a kernel-path request in while a lane client keeps the server busy", async () => {
+    const { boot, service, command, post, collect } = await setup();
+    await warmUp(command);
+    // The lane client starts a long run of RPCs (id 10); meanwhile an in-thread task calls the
+    // same port through the kernel. Its answer must come while the run is still going.
+    const rounds = 20_000;
+    await post(CMD_RPC, [rounds, 10, 0]);
+    const reply = await newPort(boot);
+    const m = new MessageBuilder({
+      bits: T.MACH_MSGH_BITS(T.MACH_MSG_TYPE_COPY_SEND, T.MACH_MSG_TYPE_MAKE_SEND_ONCE),
+      remote: service,
+      local: reply,
+      id: 40,
+    })
+      .int32(7)
+      .build();
+    await new Promise((r) => setTimeout(r, 20)); // the run is under way
+    expect(await boot.mach_msg(m, T.MACH_SEND_MSG, m.length, 0, 0)).toBe(0);
+    const answered = await recv(boot, reply, { timeout: 20_000 });
+    expect([answered.code, answered.header.id, intArg(answered.buf, 0)]).toEqual([0, 140, 7]);
+    const run = await collect(CMD_RPC);
+    expect(run.code).toBe(0);
+    // Served mid-run: its sequence number on the port lies among the run's.
+    const seqno = intArg(answered.buf, 4);
+    expect(seqno).toBeLessThan(run.sent);
+    expect(run.sent).toBeGreaterThan(rounds / 2);
+    await boot.mach_port_mod_refs(reply, MACH_PORT_RIGHT_RECEIVE, -1);
+  });
+
+  it("serve several lane clients of one port in turn", async () => {
+    const { command, addClient } = await setup();
+    await warmUp(command);
+    const b = await addClient("lane-client-b");
+    await warmUp(b.command);
+    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    // Id 27 keeps the server busy about a millisecond, so both lanes hold a request whenever
+    // it comes back for the next one: a fixed scan order would serve one client only.
+    const n = 12; // the log of 2n values fits in the 256 bytes of reply the client reports
+    await Promise.all([command(CMD_RPC, [n, 27, 1000]), b.command(CMD_RPC, [n, 27, 2000])]);
+    const log = await command(CMD_RPC, [1, 60, 0]);
+    expect(log.code).toBe(0);
+    const values = Array.from(new Int32Array(log.reply.buffer, 32, 2 * 2 * n)).filter(
+      (_, i) => i % 2 === 1,
+    );
+    expect(values.length).toBe(2 * n);
+    const firstHalf = values.slice(0, n);
+    expect(firstHalf.filter((v) => v >= 1000 && v < 2000).length).toBeGreaterThanOrEqual(n / 4);
+    expect(firstHalf.filter((v) => v >= 2000).length).toBeGreaterThanOrEqual(n / 4);
   });
 
   it("give the client a send-once notification when the server dies holding its reply right", async () => {
