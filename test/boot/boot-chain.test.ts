@@ -24,20 +24,15 @@ import { MACH_PORT_RIGHT_RECEIVE } from "../../src/kernel/port-right.js";
 import { DEV_FLUSH_CACHE } from "../../src/servers/rumpdisk/device-status.js";
 import { asSendRight } from "../../src/kernel/mig/index.js";
 import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";
+import { bootForSuite } from "../helpers/boot-for-suite.js";
 
 describe("the boot chain on the simulated PC", () => {
-  let img: PartitionedImage;
-  let sys: BootedSystem;
+  let img!: PartitionedImage;
+  let sys!: BootedSystem;
   const log: string[] = [];
-  beforeAll(async () => {
-    img = mbrImage(16384);
-    const r = await bootSystem({ machine: "sim", disk: img.path, log: (l) => log.push(l) });
-    if (!r.ok) throw new Error(r.error);
-    sys = r.value;
-  });
-  afterAll(async () => {
-    await sys?.shutdown();
-    img.cleanup();
+  bootForSuite("sim", log, (s, i) => {
+    sys = s;
+    img = i;
   });
 
   it("runs rumpdisk as an isolated task and finds wd0 and its partitions", () => {

@@ -7,7 +7,7 @@ import {
   device_set_status,
   device_write,
 } from "../../generated/device.js";
-import { bootSystem, type BootedSystem } from "../../src/boot/boot-chain.js";
+import type { BootedSystem } from "../../src/boot/boot-chain.js";
 import { DeviceClient } from "../../src/boot/disk-client.js";
 import {
   D_INVALID_RECNUM,
@@ -28,7 +28,8 @@ import { MACH_PORT_RIGHT_RECEIVE } from "../../src/kernel/port-right.js";
 import { MAX_TRANSFER } from "../../src/servers/rumpdisk/block-rump.js";
 import { DEV_FLUSH_CACHE } from "../../src/servers/rumpdisk/device-status.js";
 import { need } from "../helpers/tools.js";
-import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";
+import { type PartitionedImage } from "../rump/fixtures.js";
+import { bootForSuite } from "../helpers/boot-for-suite.js";
 
 const SS = 512;
 
@@ -51,18 +52,12 @@ function rng(seed: number): (n: number) => number {
 }
 
 describe.skipIf(!need("qemu"))("rumpdisk as an isolated task on QEMU", () => {
-  let img: PartitionedImage;
-  let sys: BootedSystem;
+  let img!: PartitionedImage;
+  let sys!: BootedSystem;
   const log: string[] = [];
-  beforeAll(async () => {
-    img = mbrImage(16384);
-    const r = await bootSystem({ machine: "qemu", disk: img.path, log: (l) => log.push(l) });
-    if (!r.ok) throw new Error(r.error);
-    sys = r.value;
-  }, 90_000);
-  afterAll(async () => {
-    await sys?.shutdown();
-    img?.cleanup();
+  bootForSuite("qemu", log, (s, i) => {
+    sys = s;
+    img = i;
   });
 
   it("runs in a worker thread, its DMA arena a vm_mapped pager over guest RAM", () => {

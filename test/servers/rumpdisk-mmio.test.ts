@@ -2,7 +2,7 @@
 // register reads from the controller's shared register shadow, writes through the kernel.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { device_map, device_open, device_read } from "../../generated/device.js";
-import { bootSystem, type BootedSystem } from "../../src/boot/boot-chain.js";
+import type { BootedSystem } from "../../src/boot/boot-chain.js";
 import {
   D_READ,
   D_WRITE,
@@ -12,24 +12,18 @@ import {
 import { KERN_INVALID_ADDRESS, KERN_SUCCESS } from "../../src/kernel/kern-return.js";
 import { asSendRight } from "../../src/kernel/mig/index.js";
 import type { SimBackend } from "../../src/machine/sim-backend.js";
-import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";
+import { type PartitionedImage } from "../rump/fixtures.js";
+import { bootForSuite } from "../helpers/boot-for-suite.js";
 
 const RW = VM_PROT_READ | VM_PROT_WRITE;
 
 describe("rumpdisk's register access", () => {
-  let img: PartitionedImage;
-  let sys: BootedSystem;
+  let img!: PartitionedImage;
+  let sys!: BootedSystem;
   const log: string[] = [];
-
-  beforeAll(async () => {
-    img = mbrImage(16384);
-    const r = await bootSystem({ machine: "sim", disk: img.path, log: (l) => log.push(l) });
-    if (!r.ok) throw new Error(r.error);
-    sys = r.value;
-  });
-  afterAll(async () => {
-    await sys?.shutdown();
-    img.cleanup();
+  bootForSuite("sim", log, (s, i) => {
+    sys = s;
+    img = i;
   });
 
   it("an isolated rumpdisk vm_maps the ABAR from mem and reads it from the register shadow", async () => {

@@ -233,6 +233,14 @@ async function writeAt(
   return r.ok ? { ok: true, written: r.value } : { ok: false, code: deviceCodeOf(r) };
 }
 
+/** A write's refusal: gives the request's data back (where it arrived mapped), then the code. */
+function refuser(ctx: RumpdiskContext, data: Uint8Array): (code: io_return_t) => io_return_t {
+  return (code) => {
+    ctx.releaseData?.(data);
+    return code;
+  };
+}
+
 /** DEV_FLUSH_CACHE / block_flush: a barrier, then DIOCCACHESYNC's work (fsync). */
 async function flush(d: OpenDevice): Promise<io_return_t> {
   await d.barrier.drain();
@@ -269,10 +277,7 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
   ) => {
     const d = dev(port);
     if (!(data instanceof Uint8Array)) return D_INVALID_SIZE;
-    const refuse = (code: io_return_t) => {
-      ctx.releaseData?.(data);
-      return code;
-    };
+    const refuse = refuser(ctx, data);
     if (!d) return refuse(D_NO_SUCH_DEVICE);
     if (!d.writable) return refuse(D_READ_ONLY);
     const at = checkRange(d, recnum, data.length, limit);
@@ -390,10 +395,7 @@ export function rumpBlockServer(ctx: RumpdiskContext): BlockServer {
     bs_block_write: (port, reply, sector, data, flags) => {
       const d = dev(port);
       if (!(data instanceof Uint8Array)) return D_INVALID_SIZE;
-      const refuse = (code: io_return_t) => {
-        ctx.releaseData?.(data);
-        return code;
-      };
+      const refuse = refuser(ctx, data);
       if (!d) return refuse(D_NO_SUCH_DEVICE);
       if (!d.writable) return refuse(D_READ_ONLY);
       if ((flags & ~BLOCK_WRITE_FUA) !== 0) return refuse(D_INVALID_OPERATION);

@@ -43,7 +43,8 @@ export class ReplyRegionReserve {
     const r = await this.allocate(size);
     if (r.kr !== KERN_SUCCESS) return undefined;
     const region = this.task.vm_region(r.address);
-    if (region && region.length >= size) return { view: region.subarray(0, size), address: r.address };
+    if (region && region.length >= size)
+      return { view: region.subarray(0, size), address: r.address };
     await this.task.vm_deallocate(r.address);
     return undefined;
   }

@@ -4,7 +4,14 @@ import { block_server } from "../../../generated/block.js";
 import { device_server } from "../../../generated/device.js";
 import { notify_server } from "../../../generated/notify.js";
 import { KERN_SUCCESS, type kern_return_t } from "../../kernel/kern-return.js";
-import { mach_msg_server, mig_deallocate, MigDemux, setOolDelivery, type SendRight, type TaskApi } from "../../kernel/mig/index.js";
+import {
+  mach_msg_server,
+  mig_deallocate,
+  MigDemux,
+  setOolDelivery,
+  type SendRight,
+  type TaskApi,
+} from "../../kernel/mig/index.js";
 import { MACH_PORT_RIGHT_PORT_SET, MACH_PORT_RIGHT_RECEIVE } from "../../kernel/port-right.js";
 import {
   RB_AUTOBOOT,
