@@ -1,6 +1,7 @@
 // How MIG stubs hand over out-of-line byte arrays: copied (default) or mapped and given back with
 // mig_deallocate, on clients and servers; dealloc replies moving the server's own region; and
 // isolated tasks allocating zero-filled pool memory in place and sending it without leaks.
+import { refusingDeviceServer } from "../helpers/refusing-device-server.js";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   device_read,
@@ -45,24 +46,7 @@ function expectBytes(actual: Uint8Array | undefined, expected: Uint8Array): void
 }
 
 /** Every routine refused unless `impl` supplies it. */
-function fakeDevice(impl: Partial<DeviceServer>): DeviceServer {
-  const refuse = () => D_INVALID_OPERATION;
-  return {
-    ds_device_open: refuse,
-    ds_device_close: refuse,
-    ds_device_write: refuse,
-    ds_device_write_inband: refuse,
-    ds_device_read: refuse,
-    ds_device_read_inband: refuse,
-    ds_device_map: refuse,
-    ds_device_set_status: refuse,
-    ds_device_get_status: refuse,
-    ds_device_set_filter: refuse,
-    ds_device_intr_register: refuse,
-    ds_device_intr_ack: refuse,
-    ...impl,
-  };
-}
+const fakeDevice = refusingDeviceServer;
 
 interface Setup {
   kernel: Kernel;

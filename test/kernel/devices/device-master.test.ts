@@ -1,5 +1,6 @@
 // The master device port over RPC: device_open of the kernel devices and of unknown names, the
 // forwarding of names a user-space server registered, device_map of "time" and "mem", and rights.
+import { refusingDeviceServer } from "../../helpers/refusing-device-server.js";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
   device_close,
@@ -214,24 +215,12 @@ describe("the master device port", () => {
 
 /** A user-space device server (as rumpdisk is): serves device_open of the names it has. */
 function fakeDiskServer(task: Task, names: readonly string[], devicePort: number): DeviceServer {
-  const refuse = () => D_INVALID_OPERATION;
-  return {
+  return refusingDeviceServer({
     ds_device_open: (_master, _reply, _mode, name) =>
       names.includes(name)
         ? { device: polyRight(devicePort, MACH_MSG_TYPE_MAKE_SEND) }
         : D_NO_SUCH_DEVICE,
-    ds_device_close: refuse,
-    ds_device_write: refuse,
-    ds_device_write_inband: refuse,
-    ds_device_read: refuse,
-    ds_device_read_inband: refuse,
-    ds_device_map: refuse,
-    ds_device_set_status: refuse,
-    ds_device_get_status: refuse,
-    ds_device_set_filter: refuse,
-    ds_device_intr_register: refuse,
-    ds_device_intr_ack: refuse,
-  };
+  });
 }
 
 describe("forwarding device_open to a user-space server", () => {
