@@ -133,12 +133,12 @@ function encodeReply(
     if (region !== undefined) (moved ??= new Map()).set(s, region);
   }
   if (ool) return encodeOolReply(task, reply, req, serialized, size, moved);
-  // Sent in-line after all (small enough): the regions are the server's to give back.
-  if (moved) void freeRegions(task, moved.values());
   const buf = into && into.length >= size ? into : new Uint8Array(size);
   const complex = needsComplex(reply, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
   writeReplyHeader(buf, req, size, complex, KERN_SUCCESS);
   if (serialized.length > 0) writeFields(buf, serialized, NO_OOL, MIG_REPLY_HEADER_SIZE);
+  // Sent in-line after all (copied into the message just now): the regions go back.
+  if (moved) void freeRegions(task, moved.values());
   return { buf, size, temps: NO_TEMPS };
 }
 
@@ -192,6 +192,8 @@ async function encodeOolReply(
   const complex = needsComplex(reply, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
   writeReplyHeader(buf, req, size, complex, KERN_SUCCESS);
   writeFields(buf, serialized, ool, MIG_REPLY_HEADER_SIZE);
+  // A moved region whose field went in-line was copied into the message: it goes back now.
+  if (moved) for (const [s, a] of moved) if (s.inline) await task.vm_deallocate(a);
   return { buf, size, temps };
 }
 
