@@ -156,7 +156,9 @@ export class Task implements TaskApi, MsgContext {
     return this.vm.addressOf(view);
   }
   vm_map_array(data: Uint8Array): number | undefined {
-    return this.alive && this.vm instanceof VmMap ? this.vm.map(data) : undefined;
+    if (!this.alive || !(this.vm instanceof VmMap) || !(data instanceof Uint8Array))
+      return undefined;
+    return this.vm.map(data);
   }
   vm_map(
     memory_object: number,
