@@ -35,8 +35,12 @@ import {
 import { SysOp } from "./syscall-abi.js";
 import {
   L_CLIENT_READY,
+  L_HEAD_POSTED,
   L_OWED,
+  L_POSTED,
   L_PQ,
+  L_REQ_WAIT,
+  L_TAKEN,
   L_PSEQ,
   L_PSEQ_INIT,
   L_REP,
@@ -200,6 +204,7 @@ export class LaneTable {
     };
     const w = mem.words;
     Atomics.store(w, L_PQ, port.queue.length);
+    Atomics.store(w, L_HEAD_POSTED, 0);
     Atomics.store(w, L_RQ, 0);
     Atomics.store(w, L_PSEQ_INIT, port.seqno);
     Atomics.store(w, L_RSEQ_INIT, reply.seqno);
@@ -255,11 +260,19 @@ export class LaneTable {
   /** A message was queued on a port lanes watch: publish the queue length, wake the receiver. */
   private onEnqueue(p: Port): void {
     const set = this.byPort.get(p);
-    if (set)
+    if (set) {
+      // Arrival order: which lane requests were posted before this message.
+      const m = p.queue[p.queue.length - 1];
+      if (m) {
+        const posted = new Map<number, number>();
+        for (const l of set) posted.set(l.id, Atomics.load(l.mem.words, L_POSTED));
+        m.lanePosted = posted;
+      }
       for (const l of set) {
-        Atomics.store(l.mem.words, L_PQ, p.queue.length);
+        publishHead(l);
         ringBell(l.server.bell!);
       }
+    }
     const l = this.byReply.get(p);
     if (l) {
       Atomics.store(l.mem.words, L_RQ, p.queue.length);
@@ -293,7 +306,7 @@ export class LaneTable {
     const set = this.byTask.get(c.task);
     if (!set) return;
     for (const l of set) {
-      if (l.server === c) Atomics.store(l.mem.words, L_PQ, l.port.queue.length);
+      if (l.server === c) publishHead(l);
       if (l.client === c) Atomics.store(l.mem.words, L_RQ, l.reply.queue.length);
     }
   }
@@ -350,6 +363,7 @@ export class LaneTable {
         if (l.mem.claim(L_REQ)) {
           this.queueRequest(l);
           l.mem.release(L_REQ);
+          if (Atomics.load(l.mem.words, L_REQ_WAIT) !== 0) ringBell(l.client.bell!);
         }
         return KERN_SUCCESS;
       case LaneAction.DRAIN_REPLY:
@@ -369,6 +383,7 @@ export class LaneTable {
 
   /** The request slot's message (claimed) goes to P's kernel queue, as the client sent it. */
   private queueRequest(l: KernelLane): void {
+    Atomics.add(l.mem.words, L_TAKEN, 1);
     const len = l.mem.slotLength(L_REQ);
     const vm = l.server.task.vm;
     const bytes = l.mem.slotBytes(L_REQ, len).slice(0, Math.max(0, Math.min(len, LANE_SLOT_BYTES)));
@@ -618,4 +633,15 @@ function namesTouched(
     default:
       return null;
   }
+}
+
+/**
+ * Publishes P's kernel queue to a lane's server: its length, and how many of the lane's requests
+ * were posted before its head was queued (all of them for a message older than the lane).
+ */
+function publishHead(l: KernelLane): void {
+  const w = l.mem.words;
+  const head = l.port.queue[0];
+  Atomics.store(w, L_HEAD_POSTED, head?.lanePosted?.get(l.id) ?? 0);
+  Atomics.store(w, L_PQ, l.port.queue.length);
 }

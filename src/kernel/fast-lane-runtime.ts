@@ -32,8 +32,12 @@ import {
   BELL_COUNT,
   BELL_PARKED,
   L_CLIENT_READY,
+  L_HEAD_POSTED,
   L_OWED,
+  L_POSTED,
   L_PQ,
+  L_REQ_WAIT,
+  L_TAKEN,
   L_PSEQ,
   L_PSEQ_INIT,
   L_REP,
@@ -119,8 +123,7 @@ export class LaneRuntime {
   private readonly servers = new Map<number, Lane[]>();
   /** Lane reply names the server holds (virtual send-once rights to some client's R). */
   private readonly held = new Map<number, Lane>();
-  /** Per served port: whether the last request came from a lane, and where the next scan starts. */
-  private readonly tookLane = new Map<number, boolean>();
+  /** Per served port: where the next scan of its lanes starts (round-robin). */
   private readonly rotor = new Map<number, number>();
   /** Next sequence number of ports received on (kept for ports that have lanes). */
   private readonly seqs = new Map<number, number>();
@@ -361,6 +364,7 @@ export class LaneRuntime {
           : mem.post(L_REQ, buf, size))
       )
         return false;
+      Atomics.add(w, L_POSTED, 1);
       this.stats.requestsSent++;
       ringBell(l.peer!);
       return true;
@@ -458,13 +462,21 @@ export class LaneRuntime {
     }
     const dest = readU32(buf, 8);
     for (const l of this.clients.values()) {
-      if (l.a !== dest || !l.mem) continue;
-      // FIFO per sender: the kernel-path message may not overtake the lane request.
-      while (l.mem.slotState(L_REQ) === SLOT_FULL) {
-        const seen = Atomics.load(this.bell, BELL_COUNT);
-        if (l.mem.slotState(L_REQ) !== SLOT_FULL) break;
-        const w = this.waitBell(seen, Infinity, null, 0);
-        if (w !== AGAIN) await w;
+      const mem = l.mem;
+      if (l.a !== dest || !mem || mem.slotState(L_REQ) !== SLOT_FULL) continue;
+      // FIFO per sender: the kernel-path message may not overtake the lane request. The server
+      // (or the kernel, draining it) rings when the slot empties; a lane closed meanwhile rings
+      // too, and each wait is bounded all the same.
+      Atomics.add(mem.words, L_REQ_WAIT, 1);
+      try {
+        while (mem.slotState(L_REQ) === SLOT_FULL) {
+          const seen = Atomics.load(this.bell, BELL_COUNT);
+          if (mem.slotState(L_REQ) !== SLOT_FULL) break;
+          const w = this.waitBell(seen, performance.now() + SLOT_RECHECK_MS, null, 0);
+          if (w !== AGAIN) await w;
+        }
+      } finally {
+        Atomics.sub(mem.words, L_REQ_WAIT, 1);
       }
     }
   }
@@ -549,17 +561,10 @@ export class LaneRuntime {
     const seen = Atomics.load(this.bell, BELL_COUNT);
     const list = this.servers.get(name);
     const n = list ? list.length : 0;
-    // Fairness: after a request taken from a lane, messages waiting in the kernel's queue go
-    // first (a client that keeps its lane busy cannot starve the others), and the lanes are
-    // looked at round-robin, from the one after the lane served last.
-    if (!forcePoll && this.tookLane.get(name) === true) {
-      this.tookLane.set(name, false);
-      for (let i = 0; i < n; i++) {
-        const mem = list![i]!.mem;
-        if (mem && Atomics.load(mem.words, L_PQ) > 0)
-          return this.pollStep(buf, option, rcvSize, name);
-      }
-    }
+    // Order: a lane's request goes before the kernel queue's head only if it was posted before
+    // that message was queued (so neither path can starve the other, and what one sender saw
+    // happen before another's send is received first). Lanes are looked at round-robin, from
+    // the one after the lane served last.
     const start = n > 0 ? (this.rotor.get(name) ?? 0) % n : 0;
     let live = false;
     let queued = 0;
@@ -577,6 +582,15 @@ export class LaneRuntime {
       }
       const st = Atomics.load(w, L_REQ);
       if (st !== SLOT_CLOSED) live = true;
+      if (
+        st === SLOT_FULL &&
+        Atomics.load(w, L_PQ) > 0 &&
+        Atomics.load(w, L_TAKEN) + 1 > Atomics.load(w, L_HEAD_POSTED)
+      ) {
+        // Posted after the head of the kernel queue was queued: that message goes first.
+        queued = Math.max(queued, Atomics.load(w, L_PQ));
+        continue;
+      }
       if (st === SLOT_FULL) {
         const len = mem.slotLength(L_REQ);
         if (len > rcvSize) {
@@ -591,6 +605,8 @@ export class LaneRuntime {
         if (mem.claim(L_REQ)) {
           mem.copyOut(L_REQ, buf, len);
           mem.release(L_REQ);
+          Atomics.add(w, L_TAKEN, 1);
+          if (Atomics.load(w, L_REQ_WAIT) !== 0) ringBell(l.peer!);
           const reply = this.newName();
           if (!this.requestOk(buf, len)) {
             // Not what a client runtime posts (rights in the body, memory not ours): the
@@ -598,7 +614,6 @@ export class LaneRuntime {
             return this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply).then(againAny);
           }
           this.stats.requestsTaken++;
-          this.tookLane.set(name, true);
           this.rotor.set(name, i + 1);
           if (closed) for (const c of closed) this.drop(c);
           this.held.set(reply, l);
@@ -758,6 +773,9 @@ export class LaneRuntime {
     return AGAIN;
   }
 }
+
+/** The longest a wait for a lane's request slot to empty goes without looking again (ms). */
+const SLOT_RECHECK_MS = 20;
 
 /** Receive steps: look again; look again and poll the kernel's queue first. */
 const AGAIN = -1;

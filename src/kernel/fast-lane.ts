@@ -9,8 +9,12 @@
 //   [0] magic  [1] state (ACTIVE, REVOKED: no new requests, DEAD)  [2] client attached
 //   [3] server ready (attached, and not blocked in a kernel receive on P)
 //   [16] owed: requests posted whose send-once reply right the server still holds
+//   [17] client calls waiting for the request slot to empty (the server rings when it takes)
 //   [32] P's kernel queue length   [48] R's kernel queue length   (written by the kernel)
+//   [33] requests the client posted (client adds)
+//   [34] [33] as it was when the head of P's kernel queue was queued (written by the kernel)
 //   [64] lane dequeues from P not yet folded into P's seqno (server adds)
+//   [65] requests taken out of the request slot, by the server or the kernel (they add)
 //   [80] lane dequeues from R not yet folded into R's seqno (client adds)
 //   [96] request slot state  [97] its length    [112] reply slot state  [113] its length
 //   [98..111] / [114..127]: a message of up to LANE_INLINE_BYTES, on its slot state's line
@@ -21,6 +25,8 @@
 // bytes) -> BUSY (a consumer copying it out, by compare-and-swap) -> EMPTY; the kernel closes a
 // slot by compare-and-swap EMPTY -> CLOSED (draining a FULL one first), so a producer racing a
 // close either published before it (and the kernel drains the message) or fails and falls back.
+// Arrival order on P holds across the lane and the kernel queue: the request in the slot is
+// number [65]+1, and it was posted before the queue's head exactly when that is <= [34].
 
 import { parseBody, readPointer, readU32 } from "./message.js";
 import { MACH_MSGH_BITS_COMPLEX, MACH_MSG_TYPE_PORT_ANY } from "./msg-type.js";
@@ -37,9 +43,13 @@ export const L_STATE = 1;
 export const L_CLIENT_READY = 2;
 export const L_SERVER_READY = 3;
 export const L_OWED = 16;
+export const L_REQ_WAIT = 17;
 export const L_PQ = 32;
+export const L_POSTED = 33;
+export const L_HEAD_POSTED = 34;
 export const L_RQ = 48;
 export const L_PSEQ = 64;
+export const L_TAKEN = 65;
 export const L_RSEQ = 80;
 export const L_REQ = 96;
 export const L_REP = 112;

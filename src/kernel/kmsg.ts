@@ -37,6 +37,11 @@ export interface KMsg {
   ool: OolRegion[];
   /** Global arrival order, for fair receives on port sets. */
   stamp: number;
+  /**
+   * For a port with fast lanes: each lane's count of requests posted when this message was
+   * queued (lane id -> count), so the server keeps arrival order across lane and queue.
+   */
+  lanePosted?: Map<number, number>;
 }
 
 export function nextStamp(): number {

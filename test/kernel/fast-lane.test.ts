@@ -126,6 +126,7 @@ async function setup(lanesOn = true) {
     collect,
     lanes,
     addClient,
+    first,
   };
 }
 
@@ -241,6 +242,80 @@ describe("fast RPC lanes between isolated tasks", () => {
     expect(seqno).toBeLessThan(run.sent);
     expect(run.sent).toBeGreaterThan(rounds / 2);
     await boot.mach_port_mod_refs(reply, MACH_PORT_RIGHT_RECEIVE, -1);
+  });
+
+  it("receive a lane request and a kernel message in the order they were sent", async () => {
+    const { boot, service, command, addClient, lanes, first } = await setup();
+    await warmUp(command);
+    const b = await addClient("lane-client-b");
+    await warmUp(b.command);
+    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    type Words = { mem: { words: Int32Array }; client: { task: unknown } };
+    const table = lanes() as unknown as { lanes: Map<number, Words> };
+    const clientTask = first.handle.task;
+    const posted = () => {
+      let n = 0;
+      for (const l of table.lanes.values())
+        if (l.client.task === clientTask) n += Atomics.load(l.mem.words, 33 /* L_POSTED */);
+      return n;
+    };
+    const oneWay = async (value: number) => {
+      const m = new MessageBuilder({
+        bits: T.MACH_MSGH_BITS(T.MACH_MSG_TYPE_COPY_SEND, 0),
+        remote: service,
+        local: 0,
+        id: 50,
+      })
+        .int32(value)
+        .build();
+      expect(await boot.mach_msg(m, T.MACH_SEND_MSG, m.length, 0, 0)).toBe(0);
+    };
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 2000 && !cond(); i++) await new Promise((r) => setTimeout(r, 1));
+      expect(cond()).toBe(true);
+    };
+    // Each round: client b keeps the server busy (id 28 sleeps 150 ms) while a request of the
+    // first client and a one-way kernel message from boot wait, sent in a known order. (A
+    // request sent after the kernel message cannot take the lane: it must not overtake it.)
+    const round = async (laneFirst: boolean, v: number) => {
+      await b.post(CMD_RPC, [1, 28, 150]);
+      await new Promise((r) => setTimeout(r, 20));
+      const before = posted();
+      if (!laneFirst) await oneWay(v);
+      await first.post(CMD_RPC, [1, 10, laneFirst ? v : v + 1]);
+      if (laneFirst) {
+        await until(() => posted() > before); // the request is in the lane
+        await oneWay(v + 1);
+      }
+      expect((await first.collect(CMD_RPC)).code).toBe(0);
+      expect((await b.collect(CMD_RPC)).code).toBe(0);
+    };
+    await round(true, 1);
+    await round(false, 3);
+    const log = await command(CMD_RPC, [1, 60, 0]);
+    const values = Array.from(new Int32Array(log.reply.buffer, 32, 2 * 4)).filter(
+      (_, i) => i % 2 === 1,
+    );
+    expect(values).toEqual([1, 2, 3, 4]);
+  });
+
+  it("let a kernel-path send wait for the lane request before it, whatever the server does", async () => {
+    const { command, addClient } = await setup();
+    await warmUp(command);
+    const b = await addClient("lane-client-b");
+    await warmUp(b.command);
+    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    await b.post(CMD_RPC, [1, 28, 150]); // keeps the server busy
+    await new Promise((r) => setTimeout(r, 20));
+    // A request the server will keep unanswered (id 20) stays in the lane when its receive
+    // times out; a one-way send to the same port then goes by the kernel, and must wait until
+    // the server has taken that request. Nothing answers the client meanwhile.
+    const kept = await command(CMD_RPC_OPTIONS, [20, 1, T.MACH_RCV_TIMEOUT, 8192, 10, 0]);
+    expect(kept.code).toBe(K.MACH_RCV_TIMED_OUT);
+    expect((await command(CMD_SEND, [5])).code).toBe(0);
+    expect((await b.collect(CMD_RPC)).code).toBe(0);
+    const log = await command(CMD_RPC, [1, 60, 0]);
+    expect(intArg(log.reply, 0)).toBe(5);
   });
 
   it("serve several lane clients of one port in turn", async () => {
@@ -420,9 +495,12 @@ describe("fast RPC lanes between isolated tasks", () => {
       [CMD_RPC_OPTIONS, [10, 4, T.MACH_RCV_LARGE, 32, 0, 0]],
       [CMD_RPC_OPTIONS, [40, 5, 0, 8192, 0, 0]],
       [CMD_RPC_OPTIONS, [40, 6, 0, 8192, 0, 0]],
-      // A request the server keeps: the receive times out; the reply comes later.
-      [CMD_RPC_OPTIONS, [20, 7, T.MACH_RCV_TIMEOUT, 8192, 30, 0]],
-      [CMD_RPC_OPTIONS, [40, 8, T.MACH_RCV_TIMEOUT, 8192, 30, 0]],
+      // Replies run one behind from here (the one kept queued above comes first). A request the
+      // server keeps, received with a timeout: the receive takes the previous reply, and the
+      // kept one is answered later (id 21), before the next request's. The timeouts are long
+      // enough never to expire on a loaded machine: when they did, the two runs differed.
+      [CMD_RPC_OPTIONS, [20, 7, T.MACH_RCV_TIMEOUT, 8192, 5000, 0]],
+      [CMD_RPC_OPTIONS, [40, 8, T.MACH_RCV_TIMEOUT, 8192, 5000, 0]],
       [CMD_SEND, [9]],
       [CMD_MIXED, [10]],
       [CMD_RPC_OPTIONS, [40, 12, 0, 8192, 0, 0]],
