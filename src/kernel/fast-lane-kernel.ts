@@ -37,7 +37,6 @@ import {
   L_CLIENT_READY,
   L_HEAD_POSTED,
   L_OWED,
-  L_POSTED,
   L_PQ,
   L_REQ_WAIT,
   L_TAKEN,
@@ -58,6 +57,7 @@ import {
   LANE_ROLE_SERVER,
   LANE_SLOT_BYTES,
   LaneMemory,
+  lanePosted,
   type LaneSlot,
   SLOT_BUSY,
   SLOT_CLOSED,
@@ -265,7 +265,7 @@ export class LaneTable {
       const m = p.queue[p.queue.length - 1];
       if (m) {
         const posted = new Map<number, number>();
-        for (const l of set) posted.set(l.id, Atomics.load(l.mem.words, L_POSTED));
+        for (const l of set) posted.set(l.id, lanePosted(l.mem.words));
         m.lanePosted = posted;
       }
       for (const l of set) {
@@ -363,6 +363,8 @@ export class LaneTable {
         if (l.mem.claim(L_REQ)) {
           this.queueRequest(l);
           l.mem.release(L_REQ);
+          // Counted once out of the slot (lanePosted): queued, it was counted as posted.
+          Atomics.add(l.mem.words, L_TAKEN, 1);
           if (Atomics.load(l.mem.words, L_REQ_WAIT) !== 0) ringBell(l.client.bell!);
         }
         return KERN_SUCCESS;
@@ -383,7 +385,6 @@ export class LaneTable {
 
   /** The request slot's message (claimed) goes to P's kernel queue, as the client sent it. */
   private queueRequest(l: KernelLane): void {
-    Atomics.add(l.mem.words, L_TAKEN, 1);
     const len = l.mem.slotLength(L_REQ);
     const vm = l.server.task.vm;
     const bytes = l.mem.slotBytes(L_REQ, len).slice(0, Math.max(0, Math.min(len, LANE_SLOT_BYTES)));

@@ -34,7 +34,6 @@ import {
   L_CLIENT_READY,
   L_HEAD_POSTED,
   L_OWED,
-  L_POSTED,
   L_PQ,
   L_REQ_WAIT,
   L_TAKEN,
@@ -364,7 +363,6 @@ export class LaneRuntime {
           : mem.post(L_REQ, buf, size))
       )
         return false;
-      Atomics.add(w, L_POSTED, 1);
       this.stats.requestsSent++;
       ringBell(l.peer!);
       return true;

@@ -11,8 +11,8 @@
 //   [16] owed: requests posted whose send-once reply right the server still holds
 //   [17] client calls waiting for the request slot to empty (the server rings when it takes)
 //   [32] P's kernel queue length   [48] R's kernel queue length   (written by the kernel)
-//   [33] requests the client posted (client adds)
-//   [34] [33] as it was when the head of P's kernel queue was queued (written by the kernel)
+//   [34] the requests the client had posted when the head of P's kernel queue was queued
+//        (lanePosted, as the kernel read it then)
 //   [64] lane dequeues from P not yet folded into P's seqno (server adds)
 //   [65] requests taken out of the request slot, by the server or the kernel (they add)
 //   [80] lane dequeues from R not yet folded into R's seqno (client adds)
@@ -45,7 +45,6 @@ export const L_SERVER_READY = 3;
 export const L_OWED = 16;
 export const L_REQ_WAIT = 17;
 export const L_PQ = 32;
-export const L_POSTED = 33;
 export const L_HEAD_POSTED = 34;
 export const L_RQ = 48;
 export const L_PSEQ = 64;
@@ -69,6 +68,16 @@ export const SLOT_CLOSED = 3;
 
 /** Which slot: the request slot (client -> server) or the reply slot (server -> client). */
 export type LaneSlot = typeof L_REQ | typeof L_REP;
+
+/**
+ * Requests the client has posted on a lane: those taken out of the request slot, and the one in
+ * it. (TAKEN is read first: a request taken meanwhile is then counted once, never twice.)
+ */
+export function lanePosted(w: Int32Array): number {
+  const taken = Atomics.load(w, L_TAKEN);
+  const st = Atomics.load(w, L_REQ);
+  return taken + (st === SLOT_FULL || st === SLOT_BUSY ? 1 : 0);
+}
 
 /** Role codes in a grant record. */
 export const LANE_ROLE_CLIENT = 1;

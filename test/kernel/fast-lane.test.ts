@@ -12,6 +12,7 @@ import * as T from "../../src/kernel/msg-type.js";
 import * as K from "../../src/kernel/kern-return.js";
 import { MACH_NOTIFY_SEND_ONCE } from "../../src/kernel/notify.js";
 import { MACH_PORT_RIGHT_RECEIVE, MACH_PORT_TYPE_SEND_ONCE } from "../../src/kernel/port-right.js";
+import { lanePosted } from "../../src/kernel/fast-lane.js";
 import { expectBaseline, newPort, recv, snapshotAll, type Baseline } from "./kernel-helpers.js";
 import {
   CMD_FORGE,
@@ -256,7 +257,7 @@ describe("fast RPC lanes between isolated tasks", () => {
     const posted = () => {
       let n = 0;
       for (const l of table.lanes.values())
-        if (l.client.task === clientTask) n += Atomics.load(l.mem.words, 33 /* L_POSTED */);
+        if (l.client.task === clientTask) n += lanePosted(l.mem.words);
       return n;
     };
     const oneWay = async (value: number) => {
