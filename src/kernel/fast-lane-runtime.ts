@@ -62,6 +62,7 @@ import {
 import { LaneAction } from "./fast-lane-kernel.js";
 import { parkAsync } from "./shm-channel.js";
 import type { SharedBufferInbox } from "./shared-buffers.js";
+import { copyWithinBytes } from "./shared-copy.js";
 
 /** What the runtime needs from the task's system-call layer. */
 export interface LaneHost {
@@ -424,7 +425,7 @@ export class LaneRuntime {
       const a = pool.allocate(it.byteLength, this.owner);
       if (!a.ok) return fail();
       const b = pool.bytes;
-      b.copyWithin(a.offset, o, o + it.byteLength);
+      copyWithinBytes(b, a.offset, o, o + it.byteLength);
       b.fill(0, a.offset + it.byteLength, a.offset + a.size);
       if (pool.transfer(a.offset, server, this.owner) !== KERN_SUCCESS) {
         pool.free(a.offset, this.owner);

@@ -30,6 +30,7 @@
 
 import { parseBody, readPointer, readU32 } from "./message.js";
 import { MACH_MSGH_BITS_COMPLEX, MACH_MSG_TYPE_PORT_ANY } from "./msg-type.js";
+import { copyBytes } from "./shared-copy.js";
 
 export const LANE_MAGIC = 0x454e414c; // "LANE"
 export const LANE_SLOT_BYTES = 4096;
@@ -144,7 +145,7 @@ export class LaneMemory {
   copyOut(slot: LaneSlot, dst: Uint8Array, len: number): void {
     const src = this.slotBytes(slot, len);
     if (len <= 64) for (let i = 0; i < len; i++) dst[i] = src[i]!;
-    else dst.set(src.subarray(0, len));
+    else copyBytes(dst, src.subarray(0, len));
   }
 
   /**
@@ -155,7 +156,7 @@ export class LaneMemory {
     if (len > LANE_SLOT_BYTES || Atomics.load(this.words, slot) !== SLOT_EMPTY) return false;
     const dst = this.slotBytes(slot, len);
     if (len <= 64) for (let i = 0; i < len; i++) dst[i] = src[i]!;
-    else dst.set(src.subarray(0, len));
+    else copyBytes(dst, src.subarray(0, len));
     Atomics.store(this.words, slot + 1, len);
     return Atomics.compareExchange(this.words, slot, SLOT_EMPTY, SLOT_FULL) === SLOT_EMPTY;
   }

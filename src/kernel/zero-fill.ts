@@ -1,9 +1,10 @@
 // Zeroing memory that may be shared between threads (the shared pool, guest RAM) at memset speed:
 // Uint8Array.prototype.fill on a SharedArrayBuffer stores byte by byte, about 300 us per MiB here.
+import { copyBytes } from "./shared-copy.js";
 
 /** Below this many bytes the plain fill is as fast. */
 const WIDE_FROM = 256;
-/** Zeroes copied from: set() between buffers runs at memcpy speed, shared or not. */
+/** Zeroes copied from (copyBytes: a native memcpy). */
 const ZEROES = new Uint8Array(64 * 1024);
 
 /**
@@ -19,6 +20,6 @@ export function zeroFill(bytes: Uint8Array, start = 0, end = bytes.length): void
   }
   for (let at = from; at < to; at += ZEROES.length) {
     const n = Math.min(ZEROES.length, to - at);
-    bytes.set(n === ZEROES.length ? ZEROES : ZEROES.subarray(0, n), at);
+    copyBytes(bytes, n === ZEROES.length ? ZEROES : ZEROES.subarray(0, n), at);
   }
 }

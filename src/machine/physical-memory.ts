@@ -3,6 +3,7 @@
 // Above 4 GiB a second bank may be attached: the kernel's shared pool, where tasks' out-of-line
 // memory lives, so a driver can DMA straight into a region it will send (no bounce, no copy).
 import { BackendAccessError, type PhysAddr } from "./backend.js";
+import { copyBytes } from "../kernel/shared-copy.js";
 
 /** Start and end of the BIOS area where the RSDP is found by scanning (ACPI 6.5, 5.2.5.1). */
 export const BIOS_AREA_START = 0xe0000;
@@ -123,12 +124,12 @@ export class PhysicalMemory {
         `physical range 0x${addr.toString(16)}+0x${data.length.toString(16)} touches the read-only BIOS area`,
       );
     }
-    this.window(addr, data.length).set(data);
+    copyBytes(this.window(addr, data.length), data);
   }
 
   /** Firmware-side write (building ACPI tables into the BIOS area). */
   loadFirmware(addr: PhysAddr, data: Uint8Array): void {
-    this.window(addr, data.length).set(data);
+    copyBytes(this.window(addr, data.length), data);
   }
 
   /** The DataView and offset for a 4-byte access at `addr` (main memory or the bank). */

@@ -28,6 +28,7 @@ import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields,
 import { destroyMessage } from "./destroy.js";
 import type { MigField, MigMessageSpec, MigRoutineSpec } from "./spec.js";
 import type { MaybePromise } from "./server.js";
+import { copyBytes } from "../shared-copy.js";
 
 /** A routine's outcome: its out arguments, or the error code (KERN_*, MACH_*, MIG_*, D_*...). */
 export type MigResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: kern_return_t };
@@ -166,7 +167,7 @@ async function buildOolRequest(
       for (const t of temps) await task.vm_deallocate(t);
       return a.kr;
     }
-    task.vm_region(a.address)!.set(s.data);
+    copyBytes(task.vm_region(a.address)!, s.data);
     ool.set(s, a.address);
     if (!s.field.dealloc) temps.push(a.address);
   }

@@ -23,6 +23,7 @@ import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
 import type { SendOnceRight } from "./rights.js";
 import type { MigMessageSpec, MigRoutineSpec, MigSubsystemSpec } from "./spec.js";
+import { copyBytes } from "../shared-copy.js";
 
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -184,7 +185,7 @@ async function encodeOolReply(
       if (moved) await freeRegions(task, moved.values());
       return r.kr;
     }
-    task.vm_region(r.address)!.set(s.data);
+    copyBytes(task.vm_region(r.address)!, s.data);
     ool.set(s, r.address);
     if (!s.field.dealloc) temps.push(r.address);
   }

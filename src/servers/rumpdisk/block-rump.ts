@@ -49,6 +49,7 @@ import { deviceCodeOf } from "./errno-map.js";
 import type { IoBuffer, IoBufferPool } from "./io-buffers.js";
 import { replyLater, replyLaterStatus } from "./reply-later.js";
 import type { WriteBarrier } from "./write-barrier.js";
+import { copyBytes } from "../../kernel/shared-copy.js";
 
 /** The largest transfer one request may ask for (bigger ones get D_INVALID_SIZE). */
 export const MAX_TRANSFER = 8 << 20;
@@ -223,7 +224,7 @@ async function writeAt(
     const buf = await ctx.buffers.get(data.length);
     try {
       const staged = buf.view.subarray(0, data.length);
-      staged.set(data);
+      copyBytes(staged, data);
       return await rump_sys_pwrite(d.fd, staged, offset);
     } finally {
       buf.release();

@@ -4,6 +4,7 @@
 import { zeroFill } from "../../kernel/zero-fill.js";
 import type { PhysAddr } from "../../machine/backend.js";
 import type { DmaRegion, RumpPciUser } from "../../rump/pci-user.js";
+import { copyBytes } from "../../kernel/shared-copy.js";
 
 /** The arena: guest RAM (byte N is physical address N) and the range set aside in it. */
 export interface DmaArenaSpec {
@@ -74,7 +75,7 @@ export class DmaArena implements Pick<
   }
 
   async dmaWrite(phys: PhysAddr, data: Uint8Array): Promise<void> {
-    this.bytes.set(data, phys);
+    copyBytes(this.bytes, data, phys);
   }
 
   physOf(buf: Uint8Array): PhysAddr | undefined {
