@@ -1,4 +1,4 @@
-// Stress of the shared pool from several worker threads at once, under both fit policies:
+// Stress of the shared pool from several worker threads at once, under each fit policy:
 // every live region is stamped by its owner and must be intact when the owner frees it.
 import { describe, expect, it } from "vitest";
 import { checkNoOverlapProperty } from "./shm-pool-property.js";
@@ -7,8 +7,8 @@ import { spawnWorker } from "../../src/kernel/worker-spawn.js";
 import type { StressJob, StressReport } from "./fixtures/shm-pool-stress.js";
 
 const H_HINT = 5;
-const H_FIT = 7; // header word 7: 0 next-fit, 1 reuse the region freed last
-const FIT = { next: 0, lastFreed: 1 } as const;
+const H_FIT = 7; // header word 7: 0 next-fit, 1 from the region freed last, 2 same-size reuse
+const FIT = { next: 0, lastFreed: 1, sameSize: 2 } as const;
 
 function pool(pages: number, pageSize: number, fit: number): ShmPool {
   const p = ShmPool.create({ size: pages * pageSize, pageSize });
@@ -70,6 +70,7 @@ const jobs = (ops: number) =>
 describe.each([
   ["next-fit", FIT.next],
   ["last-freed reuse", FIT.lastFreed],
+  ["same-size reuse", FIT.sameSize],
 ])("shm-pool under concurrent allocate/free (%s)", (_name, fit) => {
   it("never hands one page to two live regions", async () => {
     const p = pool(72, 256, fit);
@@ -109,5 +110,25 @@ describe("shm-pool fit policies", () => {
 
   it("property (last-freed reuse): live regions never overlap and the free count adds up", () => {
     checkNoOverlapProperty(() => pool(24, 4096, FIT.lastFreed));
+  });
+
+  it("same-size reuse (the default) takes back the region freed last only for its size", () => {
+    const p = ShmPool.create({ size: 32 * 4096 });
+    if (!isShmPool(p)) throw new Error(p.reason);
+    expect(new Int32Array(p.buffer, 0, 16)[H_FIT]).toBe(FIT.sameSize);
+    const a = [1, 2, 3, 4].map(() => p.allocate(2 * 4096));
+    expect(a.map((x) => x.ok && x.offset)).toEqual([0, 8192, 16384, 24576]);
+    expect(p.free(8192)).toBe(KERN_SUCCESS);
+    // Another size goes on from the frontier: the hole stays for its size.
+    expect(p.allocate(4096)).toEqual({ ok: true, offset: 32768, size: 4096 });
+    expect(p.allocate(2 * 4096)).toEqual({ ok: true, offset: 8192, size: 8192 });
+    // Taken once: the next request of that size goes to the frontier again.
+    expect(p.free(16384)).toBe(KERN_SUCCESS);
+    expect(p.allocate(2 * 4096)).toEqual({ ok: true, offset: 16384, size: 8192 });
+    expect(p.allocate(2 * 4096)).toEqual({ ok: true, offset: 36864, size: 8192 });
+  });
+
+  it("property (same-size reuse): live regions never overlap and the free count adds up", () => {
+    checkNoOverlapProperty(() => pool(24, 4096, FIT.sameSize));
   });
 });
