@@ -87,6 +87,13 @@ export interface LaneHost {
 const SYNC_PARK_MS = 1;
 /** The shortest spin before blocking, in milliseconds. */
 const SPIN_FLOOR_MS = 0.004;
+/**
+ * A wait that blocked but was rung within this long (ms) teaches the spin budget: the next
+ * spins last up to twice that wait. A peer that answers after tens of microseconds of work (a
+ * MiB copied) is then met spinning, not woken through a futex, which costs the waker about 40
+ * us here; an idle peer still parks after one such spin.
+ */
+const SPIN_LEARN_MAX_MS = 0.25;
 
 const REQUEST_BITS = MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE);
 const REPLY_BITS = MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0);
@@ -735,10 +742,11 @@ export class LaneRuntime {
       let i = 0;
       while (Atomics.load(bell, BELL_COUNT) === seen && (++i & 63 || performance.now() < end));
       const rang = Atomics.load(bell, BELL_COUNT) !== seen;
-      // Adaptive: doubles after a spin that paid, halves after one that did not, never below
-      // the floor (a peer that is running answers within a few microseconds).
+      // Adaptive: doubles after a spin that paid (up to the task's spin, or what a short block
+      // taught: SPIN_LEARN_MAX_MS), halves after one that did not, never below the floor (a
+      // peer that is running answers within a few microseconds).
       this.spinBudget = rang
-        ? Math.min(this.spinMax, this.spinBudget * 2)
+        ? Math.min(Math.max(this.spinMax, this.spinBudget), this.spinBudget * 2)
         : Math.max(Math.min(SPIN_FLOOR_MS, this.spinMax), this.spinBudget / 2);
       if (rang) {
         this.stats.spinsPaid++;
@@ -753,7 +761,12 @@ export class LaneRuntime {
       if (!ready && Atomics.load(bell, BELL_COUNT) === seen)
         Atomics.wait(bell, BELL_COUNT, seen, block);
       Atomics.sub(bell, BELL_PARKED, 1);
-      if (ready || Atomics.load(bell, BELL_COUNT) !== seen) return AGAIN;
+      if (ready || Atomics.load(bell, BELL_COUNT) !== seen) {
+        const waited = performance.now() - now;
+        if (waited < SPIN_LEARN_MAX_MS && this.spinMax > 0)
+          this.spinBudget = Math.min(SPIN_LEARN_MAX_MS, Math.max(this.spinBudget, 2 * waited));
+        return AGAIN;
+      }
     }
     return this.park(seen, deadline);
   }
