@@ -17,7 +17,8 @@
 //   [65] requests taken out of the request slot, by the server or the kernel (they add)
 //   [80] lane dequeues from R not yet folded into R's seqno (client adds)
 //   [96] request slot state  [97] its length    [112] reply slot state  [113] its length
-//   [98..111] / [114..127]: a message of up to LANE_INLINE_BYTES, on its slot state's line
+//   [98..110] / [114..126]: a message of up to LANE_INLINE_BYTES, on its slot state's line
+//   [111] / [127]: set while the slot's consumer spins on that line (its producer need not ring)
 //   [128] P's seqno at grant  [129] R's seqno at grant
 //   [130] the server's and [131] the client's shared-pool owner tags (out-of-line data)
 //   bytes 1024..: the request slot, then the reply slot (LANE_SLOT_BYTES each), for longer ones.
@@ -35,7 +36,9 @@ import { copyBytes } from "./shared-copy.js";
 export const LANE_MAGIC = 0x454e414c; // "LANE"
 export const LANE_SLOT_BYTES = 4096;
 /** A message this short travels on its slot state's cache line (one line to move, not two). */
-export const LANE_INLINE_BYTES = 56;
+export const LANE_INLINE_BYTES = 52;
+/** Offset from a slot's state word of its "consumer spins on this line" word. */
+export const SLOT_WATCHED = 15;
 const DATA_OFFSET = 1024;
 export const LANE_BYTES = DATA_OFFSET + 2 * LANE_SLOT_BYTES;
 

@@ -6,6 +6,7 @@ import {
   L_REP,
   L_REQ,
   LANE_INLINE_BYTES,
+  SLOT_WATCHED,
   LANE_SLOT_BYTES,
   LaneMemory,
   SLOT_CLOSED,
@@ -41,7 +42,9 @@ describe("lane memory", () => {
       // The short message's bytes sit right after the state and length words.
       const line = new Uint8Array(mem.buffer, (slot + 2) * 4, LANE_INLINE_BYTES);
       expect(line.subarray(0, 40)).toEqual(short);
-      expect(((slot + 2) * 4 + LANE_INLINE_BYTES) % 64).toBe(0);
+      // ...and fill the line with them and the consumer's "watched" word.
+      expect((slot + 2) * 4 + LANE_INLINE_BYTES).toBe((slot + SLOT_WATCHED) * 4);
+      expect(((slot + SLOT_WATCHED + 1) * 4) % 64).toBe(0);
       const long = message(LANE_INLINE_BYTES + 8, slot + 1);
       expect(roundTrip(mem, slot, long)).toEqual(long);
       const full = message(LANE_SLOT_BYTES, slot + 2);
