@@ -131,6 +131,22 @@ async function setup(lanesOn = true) {
   };
 }
 
+/** A second lane client of the service, both warmed up (on lanes), the server's log emptied. */
+async function twoClients(
+  command: (w: number, i: number[]) => Promise<Report>,
+  addClient: (name: string) => Promise<{
+    command: (w: number, i?: number[]) => Promise<Report>;
+    post: (w: number, i?: number[]) => Promise<void>;
+    collect: (w: number) => Promise<Report>;
+  }>,
+) {
+  await warmUp(command);
+  const b = await addClient("lane-client-b");
+  await warmUp(b.command);
+  await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+  return b;
+}
+
 /** RPCs until the client reports that one went over a lane. */
 async function warmUp(command: (w: number, i: number[]) => Promise<Report>): Promise<Report> {
   for (let i = 0; i < 50; i++) {
@@ -247,10 +263,7 @@ describe("fast RPC lanes between isolated tasks", () => {
 
   it("receive a lane request and a kernel message in the order they were sent", async () => {
     const { boot, service, command, addClient, lanes, first } = await setup();
-    await warmUp(command);
-    const b = await addClient("lane-client-b");
-    await warmUp(b.command);
-    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    const b = await twoClients(command, addClient);
     type Words = { mem: { words: Int32Array }; client: { task: unknown } };
     const table = lanes() as unknown as { lanes: Map<number, Words> };
     const clientTask = first.handle.task;
@@ -302,10 +315,7 @@ describe("fast RPC lanes between isolated tasks", () => {
 
   it("let a kernel-path send wait for the lane request before it, whatever the server does", async () => {
     const { command, addClient } = await setup();
-    await warmUp(command);
-    const b = await addClient("lane-client-b");
-    await warmUp(b.command);
-    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    const b = await twoClients(command, addClient);
     await b.post(CMD_RPC, [1, 28, 150]); // keeps the server busy
     await new Promise((r) => setTimeout(r, 20));
     // A request the server will keep unanswered (id 20) stays in the lane when its receive
@@ -321,10 +331,7 @@ describe("fast RPC lanes between isolated tasks", () => {
 
   it("serve several lane clients of one port in turn", async () => {
     const { command, addClient } = await setup();
-    await warmUp(command);
-    const b = await addClient("lane-client-b");
-    await warmUp(b.command);
-    await command(CMD_RPC, [1, 60, 0]); // empties the server's log
+    const b = await twoClients(command, addClient);
     // Id 27 keeps the server busy about a millisecond, so both lanes hold a request whenever
     // it comes back for the next one: a fixed scan order would serve one client only.
     const n = 12; // the log of 2n values fits in the 256 bytes of reply the client reports
