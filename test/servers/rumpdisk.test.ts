@@ -154,6 +154,9 @@ describe("rumpdisk: writes", () => {
   afterAll(async () => b.shutdown());
 
   it("device_write at random records lands byte-exact there and nowhere else", async () => {
+    // Lengths need not be whole sectors: as gnumach's block glue does (rdwr_partial), the rest
+    // of a partly written sector is kept. block_write, the typed protocol, refuses them instead
+    // (rumpdisk-errors.test.ts).
     const devs = b.rumpdisk.devices.filter((d) => d.name !== "wd0s3");
     const opened = new Map<string, SendRight>();
     for (const d of devs) {
