@@ -40,6 +40,7 @@ import type { AccessResult } from "./memory-object.js";
 import { LaneRuntime } from "./fast-lane-runtime.js";
 import { BELL_COUNT, BELL_PARKED } from "./fast-lane.js";
 import { parkAsync } from "./shm-channel.js";
+import { copyBytes } from "./shared-copy.js";
 
 /** Bytes one read of a mapping through the kernel asks for at most. */
 const READ_CHUNK = 32 * 1024;
@@ -458,20 +459,22 @@ export class RemoteTask implements TaskApi {
         ? { ok: true, value: r.args[0]! }
         : { ok: false, code: r.code };
     };
+    // Bytes come back in chunks, all asked for at once (as writes go out): one round trip to
+    // the machine's backend rather than one per chunk.
     const read = async (off: number, length: number): Promise<AccessResult<Uint8Array>> => {
       const out = new Uint8Array(length);
-      for (let done = 0; done < length;) {
+      const calls: Promise<Reply>[] = [];
+      for (let done = 0; done < length; done += READ_CHUNK) {
         const n = Math.min(READ_CHUNK, length - done);
-        const r = await this.call(
-          SysOp.VM_MAPPING_READ,
-          [id, ...addrWords(off + done), 0, n],
-          undefined,
-          0,
-          (p) => out.set(p.subarray(0, n), done),
+        const at = done;
+        calls.push(
+          this.call(SysOp.VM_MAPPING_READ, [id, ...addrWords(off + at), 0, n], undefined, 0, (p) =>
+            copyBytes(out, p.subarray(0, n), at),
+          ),
         );
-        if (r.code !== KERN_SUCCESS) return { ok: false, code: r.code };
-        done += n;
       }
+      for (const r of await Promise.all(calls))
+        if (r.code !== KERN_SUCCESS) return { ok: false, code: r.code };
       return { ok: true, value: out };
     };
     // Bytes go out in chunks, all asked for at once: the kernel starts them in order.
