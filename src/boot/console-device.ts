@@ -45,18 +45,10 @@ export async function startConsole(
     ds_device_map: refuse,
     ds_device_set_status: refuse,
     ds_device_get_status: refuse,
-    ds_device_set_filter: async (_p, right) => {
-      await task.mach_port_deallocate(right);
-      return D_INVALID_OPERATION;
-    },
-    ds_device_intr_register: async (_p, _i, _f, right) => {
-      await task.mach_port_deallocate(right);
-      return D_INVALID_OPERATION;
-    },
-    ds_device_intr_ack: async (_p, right) => {
-      await task.mach_port_deallocate(right);
-      return D_INVALID_OPERATION;
-    },
+    // Refused: the server loop destroys the right each request carried (mach_msg_server).
+    ds_device_set_filter: refuse,
+    ds_device_intr_register: refuse,
+    ds_device_intr_ack: refuse,
   };
   void mach_msg_server(task, new MigDemux(device_server(impl)), p.name);
   return { task, port: p.name, close: () => task.terminate("console closed") };

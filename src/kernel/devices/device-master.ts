@@ -346,11 +346,6 @@ export class DeviceMaster implements MemoryObjectSource {
 
   private deviceServer(): DeviceServer {
     const device = (port: number): KernelDeviceName | undefined => this.deviceByPort.get(port);
-    /** A right that came with a refused request: the kernel keeps nothing it was not meant to. */
-    const release = async (name: number): Promise<void> => {
-      if (name !== MACH_PORT_NULL && name !== MACH_PORT_DEAD)
-        await this.task.mach_port_deallocate(name);
-    };
     const noData = (port: number): io_return_t =>
       device(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE;
     return {
@@ -395,27 +390,19 @@ export class DeviceMaster implements MemoryObjectSource {
       },
       ds_device_set_status: (port) => noData(port),
       ds_device_get_status: (port) => noData(port),
-      ds_device_set_filter: async (port, receive_port) => {
-        await release(receive_port);
-        return noData(port);
-      },
+      // A refused request's right is destroyed by the server loop (mach_msg_server), as in GNU's.
+      ds_device_set_filter: (port) => noData(port),
       ds_device_intr_register: async (port, id, flags, receive_port) => {
         const d = device(port);
-        const refuse = async (kr: io_return_t): Promise<io_return_t> => {
-          await release(receive_port);
-          return kr;
-        };
-        if (!d) return refuse(D_NO_SUCH_DEVICE);
+        if (!d) return D_NO_SUCH_DEVICE;
         // No flag is defined; only "irq" takes handlers; the machine must deliver interrupts; a
         // null or dead port cannot receive them.
-        if (flags !== 0 || d !== "irq" || !this.backend) return refuse(D_INVALID_OPERATION);
+        if (flags !== 0 || d !== "irq" || !this.backend) return D_INVALID_OPERATION;
         if (receive_port === MACH_PORT_NULL || receive_port === MACH_PORT_DEAD)
           return D_INVALID_OPERATION;
         const kr = this.irq.register(id, receive_port);
-        if (kr !== D_SUCCESS) {
-          // The same port registered again: its send right merged into the one the kernel keeps.
-          return refuse(kr);
-        }
+        // Refused (the same port registered again, say): the server loop releases the right.
+        if (kr !== D_SUCCESS) return kr;
         await this.watchDeath(receive_port);
         return D_SUCCESS;
       },
@@ -426,9 +413,10 @@ export class DeviceMaster implements MemoryObjectSource {
           : d !== "irq"
             ? D_INVALID_OPERATION
             : this.irq.ack(receive_port);
-        // The right the request carried is released whatever the answer (gnumach releases it on
-        // success; mach_msg_server destroys it with a refused request).
-        await release(receive_port);
+        // gnumach releases the right on success; a refused request's right the server loop
+        // destroys (mach_msg_server).
+        if (kr === D_SUCCESS && receive_port !== MACH_PORT_NULL && receive_port !== MACH_PORT_DEAD)
+          await this.task.mach_port_deallocate(receive_port);
         return kr;
       },
     };

@@ -15,7 +15,7 @@ import {
 import type { Kernel } from "../kernel.js";
 import type { AccessResult, MemoryObjectResolution, MemoryObjectSource } from "../memory-object.js";
 import { mach_msg_server, MigDemux, polyRight, type SendRight } from "../mig/index.js";
-import { MACH_MSG_TYPE_MAKE_SEND, MACH_PORT_DEAD, MACH_PORT_NULL } from "../msg-type.js";
+import { MACH_MSG_TYPE_MAKE_SEND } from "../msg-type.js";
 import type { Port } from "../port.js";
 import {
   MACH_PORT_RIGHT_PORT_SET,
@@ -166,10 +166,6 @@ export class IoPortDevice implements MemoryObjectSource {
 
   private server(): DeviceServer {
     const isDevice = (p: number) => p === this.readWrite || p === this.readOnly;
-    const release = async (name: number): Promise<void> => {
-      if (name !== MACH_PORT_NULL && name !== MACH_PORT_DEAD)
-        await this.task.mach_port_deallocate(name);
-    };
     const none = (p: number): io_return_t => (isDevice(p) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE);
     return {
       ds_device_open: (master, _reply, mode, name) => {
@@ -197,18 +193,10 @@ export class IoPortDevice implements MemoryObjectSource {
         if (typeof perm === "number") return perm;
         return { pager: perm.name as SendRight };
       },
-      ds_device_set_filter: async (p, receive) => {
-        await release(receive);
-        return none(p);
-      },
-      ds_device_intr_register: async (p, _id, _flags, receive) => {
-        await release(receive);
-        return none(p);
-      },
-      ds_device_intr_ack: async (p, receive) => {
-        await release(receive);
-        return none(p);
-      },
+      // Refused: the server loop destroys the right each request carried (mach_msg_server).
+      ds_device_set_filter: (p) => none(p),
+      ds_device_intr_register: (p) => none(p),
+      ds_device_intr_ack: (p) => none(p),
     };
   }
 }

@@ -23,9 +23,15 @@ async function release(task: TaskApi, name: number, type: number): Promise<void>
 /**
  * Destroys what a message holds. A received message holds the reply right in msgh_remote and
  * every port in its body as the received types (16..18); an unsent one holds what its MOVE_*
- * dispositions would have moved. Copy and make dispositions hold nothing.
+ * dispositions would have moved. Copy and make dispositions hold nothing. `header: false` keeps
+ * the header's rights (a reply still goes to msgh_remote); `memory: false` releases the rights
+ * only, leaving out-of-line regions (ports in them included) for the caller to free.
  */
-export async function destroyMessage(task: TaskApi, msg: Uint8Array, options: { header: boolean } = { header: true }): Promise<void> {
+export async function destroyMessage(
+  task: TaskApi,
+  msg: Uint8Array,
+  options: { readonly header: boolean; readonly memory?: boolean } = { header: true },
+): Promise<void> {
   if (msg.length < MACH_MSG_HEADER_SIZE) return;
   const h = readHeader(msg);
   if (options.header) {
@@ -53,6 +59,6 @@ export async function destroyMessage(task: TaskApi, msg: Uint8Array, options: { 
         for (let i = 0; i < it.number; i++) await release(task, dv.getUint32(i * 4, true), it.name);
       }
     }
-    await task.vm_deallocate(addr);
+    if (options.memory !== false) await task.vm_deallocate(addr);
   }
 }

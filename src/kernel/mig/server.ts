@@ -14,10 +14,10 @@ import {
   MIG_REMOTE_ERROR,
   type kern_return_t,
 } from "../kern-return.js";
-import { readHeader, writeHeader, writeU32, type MachMsgHeader } from "../message.js";
-import { MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_REMOTE, MACH_PORT_NULL, MACH_RCV_MSG, MACH_RCV_TIMEOUT, MACH_SEND_MSG } from "../msg-type.js";
+import { parseBody, readHeader, readPointer, writeHeader, writeU32, type MachMsgHeader } from "../message.js";
+import { MACH_MSG_TYPE_PORT_ANY, MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_REMOTE, MACH_PORT_NULL, MACH_RCV_MSG, MACH_RCV_TIMEOUT, MACH_SEND_MSG } from "../msg-type.js";
 import type { TaskApi } from "../task-api.js";
-import { forgetRegion, lendRegion, oolDelivery } from "./ool-delivery.js";
+import { forgetRegion, lendRegion, mig_deallocate, oolDelivery } from "./ool-delivery.js";
 import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
 import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
@@ -66,10 +66,14 @@ interface EncodedReply {
   readonly temps: readonly number[];
 }
 
-/** What handling one request produced: the routine's code and the reply still to send. */
+/**
+ * What handling one request produced: the routine's code, the reply still to send, and whether
+ * the routine refused the request (returned an error), so that what it carries is destroyed.
+ */
 interface Handled {
   readonly code: kern_return_t;
   readonly reply: EncodedReply | null;
+  readonly refused?: true;
 }
 
 const NO_TEMPS: readonly number[] = [];
@@ -295,17 +299,56 @@ export class MigDemux {
       d = { ok: false, tooLarge: false };
     }
     if (!d.ok) return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
-    if (d.mapped) for (const [view, address] of d.mapped) lendRegion(task, view, address);
-    if (d.oolAddresses.length > 0) {
-      const addresses = d.oolAddresses;
-      const values = d.values;
-      return (async () => {
-        for (const a of addresses) await task.vm_deallocate(a);
-        return invokeRoutine(task, routine, h, values, replyBuf);
-      })();
+    const lent = d.mapped;
+    if (lent) for (const [view, address] of lent) lendRegion(task, view, address);
+    if (d.oolAddresses.length === 0) {
+      const handled = invokeRoutine(task, routine, h, d.values, replyBuf);
+      if (isPromiseLike(handled)) return handled.then((hd) => settle(task, msg, NO_TEMPS, lent, hd));
+      return settle(task, msg, NO_TEMPS, lent, handled);
     }
-    return invokeRoutine(task, routine, h, d.values, replyBuf);
+    // The routine has copies: data regions go back before it runs; regions of port names stay
+    // until it is done, where a refusal reads the rights to release from them.
+    const values = d.values;
+    const holding = rightRegions(msg, size);
+    const early = d.oolAddresses.filter((a) => !holding.has(a));
+    const late = d.oolAddresses.filter((a) => holding.has(a));
+    return (async () => {
+      for (const a of early) await task.vm_deallocate(a);
+      return settle(task, msg, late, lent, await invokeRoutine(task, routine, h, values, replyBuf));
+    })();
   }
+}
+
+/** The addresses of a request's out-of-line arrays of ports. */
+function rightRegions(msg: Uint8Array, size: number): ReadonlySet<number> {
+  const parsed = parseBody(msg, size);
+  const out = new Set<number>();
+  if (!parsed.ok) return out;
+  for (const it of parsed.items)
+    if (!it.inline && MACH_MSG_TYPE_PORT_ANY(it.name)) out.add(readPointer(msg, it.dataOffset));
+  return out;
+}
+
+/**
+ * What follows a routine, as GNU's mach_msg_server does it: a request the routine refused (it
+ * returned an error, not MIG_NO_REPLY) still owns what it carried, so its rights are released
+ * and its out-of-line memory freed, lent regions included unless the routine gave them back.
+ * `ool` (regions of port names the decode copied) is freed either way. The reply right stays.
+ */
+function settle(
+  task: TaskApi,
+  msg: Uint8Array,
+  ool: readonly number[],
+  lent: ReadonlyMap<Uint8Array, number> | undefined,
+  hd: Handled,
+): MaybePromise<Handled> {
+  if (!hd.refused && ool.length === 0) return hd;
+  return (async () => {
+    if (hd.refused) await destroyMessage(task, msg, { header: false, memory: false });
+    for (const a of ool) await task.vm_deallocate(a);
+    if (hd.refused && lent) for (const view of lent.keys()) await mig_deallocate(task, view);
+    return hd;
+  })();
 }
 
 /** The region reader decodeFields needs, over a task's out-of-line memory. */
@@ -364,14 +407,17 @@ function afterInvoke(
   if (result === MIG_NO_REPLY) return { code: MIG_NO_REPLY, reply: null };
   const code = typeof result === "number" ? result : KERN_SUCCESS;
   if (!reply) {
+    const done: Handled = code === KERN_SUCCESS ? { code, reply: null } : { code, reply: null, refused: true };
     // A simpleroutine sent with a reply right anyway: nobody will answer it, so release it.
-    if (!spec.reply && h.remote !== MACH_PORT_NULL) return task.mach_port_deallocate(h.remote).then(() => ({ code, reply: null }));
-    return { code, reply: null };
+    if (!spec.reply && h.remote !== MACH_PORT_NULL) return task.mach_port_deallocate(h.remote).then(() => done);
+    return done;
   }
+  // The handler answered through its reply port already: what the request carried is its own.
   if (reply.replied) return { code: typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1) ? result : KERN_SUCCESS, reply: null };
   reply.replied = true;
   if (typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1)) {
-    return { code: result, reply: errorReply(h, result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result, replyBuf) };
+    const failed = errorReply(h, result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result, replyBuf);
+    return result === KERN_SUCCESS ? { code: result, reply: failed } : { code: result, reply: failed, refused: true };
   }
   const enc = encodeReply(task, spec, h, typeof result === "number" ? NO_VALUES : result, replyBuf);
   if (isPromiseLike(enc)) return enc.then((e) => encoded(h, e, replyBuf));

@@ -98,7 +98,8 @@ export class NetfsPorts {
     return {
       do_mach_notify_port_deleted: ignore,
       do_mach_notify_msg_accepted: ignore,
-      do_mach_notify_port_destroyed: ignore,
+      // Not ours to keep (libports answers EOPNOTSUPP): the server loop destroys the right.
+      do_mach_notify_port_destroyed: () => EOPNOTSUPP,
       do_mach_notify_send_once: ignore,
       do_mach_notify_dead_name: ignore,
       do_mach_notify_no_senders: async (port, mscount) => {

@@ -252,9 +252,6 @@ async function flush(d: OpenDevice): Promise<io_return_t> {
 /** The device.defs routines (gnumach's device interface) over the rump kernel. */
 export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
   const dev = (port: number) => ctx.ports.get(port);
-  const release = async (name: number): Promise<void> => {
-    if (name !== 0) await ctx.task.mach_port_deallocate(name);
-  };
   const read = (
     port: number,
     reply: Parameters<DeviceServer["ds_device_read"]>[1] | undefined,
@@ -342,18 +339,10 @@ export function rumpDeviceServer(ctx: RumpdiskContext): DeviceServer {
       return flush(d);
     },
     ds_device_map: (port) => (dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE),
-    ds_device_set_filter: async (port, receive) => {
-      await release(receive);
-      return dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE;
-    },
-    ds_device_intr_register: async (port, _id, _flags, receive) => {
-      await release(receive);
-      return dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE;
-    },
-    ds_device_intr_ack: async (port, receive) => {
-      await release(receive);
-      return dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE;
-    },
+    // Refused: the server loop destroys the right each request carried (mach_msg_server).
+    ds_device_set_filter: (port) => (dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE),
+    ds_device_intr_register: (port) => (dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE),
+    ds_device_intr_ack: (port) => (dev(port) ? D_INVALID_OPERATION : D_NO_SUCH_DEVICE),
   };
 }
 
