@@ -162,6 +162,9 @@ async function withDevice(
   }
 }
 
+/** How much devread asks for and writes out at a time. */
+const DEVREAD_PIECE = 1 << 20;
+
 /** Adds boot, devread and devwrite to the tsmach program. */
 export function registerDiskCommands(
   program: Command,
@@ -213,17 +216,22 @@ export function registerDiskCommands(
               );
               return EXIT_INPUT_ERRORS;
             }
-            const r = await d.read(offset, length);
-            if (!r.ok) {
-              io.stderr(`tsmach devread: device_read of ${device}: ${codeName(r.code)}\n`);
-              return EXIT_INPUT_ERRORS;
+            // Streamed a piece at a time, so a read of a whole disk holds one piece in memory.
+            const want = Math.min(length, d.size - offset);
+            let done = 0;
+            while (done < want) {
+              const r = await d.read(offset + done, Math.min(DEVREAD_PIECE, want - done));
+              if (!r.ok) {
+                io.stderr(`tsmach devread: device_read of ${device}: ${codeName(r.code)}\n`);
+                return EXIT_INPUT_ERRORS;
+              }
+              if (r.value.length === 0) break;
+              if (io.stdoutBytes) io.stdoutBytes(r.value);
+              else await new Promise<void>((res) => process.stdout.write(r.value, () => res()));
+              done += r.value.length;
             }
-            if (io.stdoutBytes) io.stdoutBytes(r.value);
-            else await new Promise<void>((res) => process.stdout.write(r.value, () => res()));
-            if (r.value.length < length) {
-              io.stderr(
-                `tsmach devread: only ${r.value.length} bytes before the end of ${device}\n`,
-              );
+            if (done < length) {
+              io.stderr(`tsmach devread: only ${done} bytes before the end of ${device}\n`);
               return EXIT_INPUT_ERRORS;
             }
             return EXIT_OK;

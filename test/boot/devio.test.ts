@@ -135,6 +135,27 @@ describe("tsmach devread/devwrite on the simulated PC", () => {
       img.cleanup();
     }
   });
+
+  it("a read running past the end gives the bytes up to it and says how many, whatever the length", async () => {
+    const img = mbrImage(4096);
+    try {
+      const size = 4096 * 512;
+      const tail = img.bytes().subarray(size - 3000);
+      // 99999999999 bytes could not even be allocated at once: devread streams piece by piece.
+      for (const length of ["5000", "99999999999"]) {
+        const r = await tsmach(["devread", "--disk", img.path, "wd0", String(size - 3000), length]);
+        expect(r.code, length).toBe(1);
+        expect(r.err, length).toBe("tsmach devread: only 3000 bytes before the end of wd0\n");
+        expect(Buffer.from(r.out).equals(tail), length).toBe(true);
+      }
+      // Several pieces: a read of 1.5 MiB from the start equals the image.
+      const r = await tsmach(["devread", "--disk", img.path, "wd0", "0", String(3 << 19)]);
+      expect(r.code).toBe(0);
+      expect(Buffer.from(r.out).equals(img.bytes().subarray(0, 3 << 19))).toBe(true);
+    } finally {
+      img.cleanup();
+    }
+  }, 60_000);
 });
 
 describe.skipIf(!need("qemu"))("tsmach devread/devwrite on QEMU", () => {
