@@ -3,7 +3,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { benchResult, measureProcessMillis, timeProcessMillis, type BenchResult } from "./harness.js";
+import {
+  benchResult,
+  measureProcessMillis,
+  timeProcessMillis,
+  type BenchResult,
+} from "./harness.js";
 import { GNU_MIG, GNUMACH_INCLUDE, TSMIG_BIN } from "./mig.js";
 
 const DEFS = fileURLToPath(new URL("../../defs", import.meta.url));
@@ -19,7 +24,11 @@ function repositoryDefs(): string[] {
 }
 
 function gnuMig(file: string, outDir: string): number {
-  return timeProcessMillis(GNU_MIG, ["-D__x86_64__", "-D__LP64__", `-I${DEFS}`, `-I${GNUMACH_INCLUDE}`, file], outDir);
+  return timeProcessMillis(
+    GNU_MIG,
+    ["-D__x86_64__", "-D__LP64__", `-I${DEFS}`, `-I${GNUMACH_INCLUDE}`, file],
+    outDir,
+  );
 }
 
 export async function benchGen(corpus: readonly string[], scratch: string): Promise<BenchResult[]> {
@@ -37,7 +46,17 @@ export async function benchGen(corpus: readonly string[], scratch: string): Prom
     }
   });
   const ours = () =>
-    timeProcessMillis(process.execPath, [TSMIG_BIN, "gen", "-I", DEFS, "-I", GNUMACH_INCLUDE, "-o", oursDir, ...files]);
+    timeProcessMillis(process.execPath, [
+      TSMIG_BIN,
+      "gen",
+      "-I",
+      DEFS,
+      "-I",
+      GNUMACH_INCLUDE,
+      "-o",
+      oursDir,
+      ...files,
+    ]);
   const peer = () => files.reduce((ms, f) => ms + gnuMig(f, peerDir), 0);
   const runs = 5;
   const a: number[] = [];
@@ -50,5 +69,10 @@ export async function benchGen(corpus: readonly string[], scratch: string): Prom
       b.push(y!);
     }
   }
-  return [benchResult("mig.gen", "ms", a, "lower", { name: `GNU MIG (${files.length} x86_64-gnu-mig runs)`, samples: b })];
+  return [
+    benchResult("mig.gen", "ms", a, "lower", {
+      name: `GNU MIG (${files.length} x86_64-gnu-mig runs)`,
+      samples: b,
+    }),
+  ];
 }

@@ -54,7 +54,8 @@ export const group: BenchGroup = {
   name: "mig",
   async run(): Promise<BenchResult[]> {
     const files = gnumachCorpus();
-    if (files.length === 0) throw new Error(`no gnumach .defs under ${GNUMACH_INCLUDE} (gnumach-dev)`);
+    if (files.length === 0)
+      throw new Error(`no gnumach .defs under ${GNUMACH_INCLUDE} (gnumach-dev)`);
     const out = mkdtempSync(join(tmpdir(), "tsmig-bench-"));
     try {
       const opts = { runs: 5, warmup: 1 };
@@ -65,7 +66,10 @@ export const group: BenchGroup = {
         const peer: number[] = [];
         for (let i = 0; i < opts.runs + opts.warmup; i++) {
           const [a] = measureProcessMillis(() => tsmig(cmd, files), { runs: 1, warmup: 0 });
-          const [b] = measureProcessMillis(() => gnuMigOverCorpus(files, out), { runs: 1, warmup: 0 });
+          const [b] = measureProcessMillis(() => gnuMigOverCorpus(files, out), {
+            runs: 1,
+            warmup: 0,
+          });
           if (i >= opts.warmup) {
             ours.push(a!);
             peer.push(b!);

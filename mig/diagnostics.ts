@@ -22,11 +22,21 @@ export class DiagnosticSink {
     this.items.push(d);
   }
 
-  error(code: DiagnosticCode, message: string, span?: Span, includedFrom?: readonly IncludeFrame[]): void {
+  error(
+    code: DiagnosticCode,
+    message: string,
+    span?: Span,
+    includedFrom?: readonly IncludeFrame[],
+  ): void {
     this.report({ code, severity: "error", message, span, includedFrom });
   }
 
-  warning(code: DiagnosticCode, message: string, span?: Span, includedFrom?: readonly IncludeFrame[]): void {
+  warning(
+    code: DiagnosticCode,
+    message: string,
+    span?: Span,
+    includedFrom?: readonly IncludeFrame[],
+  ): void {
     this.report({ code, severity: "warning", message, span, includedFrom });
   }
 

@@ -24,7 +24,13 @@ export interface Provenance {
   readonly expandedFrom?: Span;
 }
 
-export function spanOf(file: string, line: number, col: number, endLine: number, endCol: number): Span {
+export function spanOf(
+  file: string,
+  line: number,
+  col: number,
+  endLine: number,
+  endCol: number,
+): Span {
   return { file, line, col, endLine, endCol };
 }
 

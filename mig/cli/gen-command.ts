@@ -7,7 +7,11 @@ import { DiagnosticSink } from "../diagnostics.js";
 import { checkDefsFile } from "../check/index.js";
 import { unreadable } from "./check-command.js";
 import { EXIT_INPUT_ERRORS, EXIT_OK, EXIT_USAGE, type CliContext } from "./context.js";
-import { addPreprocessorOptions, preprocessOptions, type RawPreprocessorOptions } from "./options.js";
+import {
+  addPreprocessorOptions,
+  preprocessOptions,
+  type RawPreprocessorOptions,
+} from "./options.js";
 import { packageRoot } from "./repository.js";
 import { printReport } from "./report.js";
 
@@ -18,15 +22,22 @@ interface GenOptions extends RawPreprocessorOptions {
 
 /** The import specifier of the runtime from a file in `outDir`. */
 function runtimeSpecifier(root: string, outDir: string): string {
-  const rel = relative(resolve(outDir), join(root, "src", "kernel", "mig", "index.js")).split(sep).join("/");
+  const rel = relative(resolve(outDir), join(root, "src", "kernel", "mig", "index.js"))
+    .split(sep)
+    .join("/");
   return rel.startsWith(".") ? rel : `./${rel}`;
 }
 
 export function register(program: Command, ctx: CliContext): void {
   const cmd = program
     .command("gen")
-    .description("generate TypeScript client stubs, server interfaces and dispatchers from .defs files")
-    .argument("[files...]", ".defs files (default: every defs/*.defs of the repository, into generated/)")
+    .description(
+      "generate TypeScript client stubs, server interfaces and dispatchers from .defs files",
+    )
+    .argument(
+      "[files...]",
+      ".defs files (default: every defs/*.defs of the repository, into generated/)",
+    )
     .option("-o, --out <dir>", "output folder for the named files (default: the current folder)")
     .option("--runtime <module>", "module specifier the output imports the MIG runtime from");
   addPreprocessorOptions(cmd).action(async (files: string[], raw: GenOptions) => {
@@ -54,7 +65,9 @@ export function register(program: Command, ctx: CliContext): void {
       const { written, removed, unchanged } = writeToDisk(root, outputs);
       for (const p of written) ctx.io.stderr(`tsmig gen: wrote ${p}\n`);
       for (const p of removed) ctx.io.stderr(`tsmig gen: removed ${p}\n`);
-      ctx.io.stderr(`tsmig gen: ${written.length} written, ${removed.length} removed, ${unchanged} unchanged\n`);
+      ctx.io.stderr(
+        `tsmig gen: ${written.length} written, ${removed.length} removed, ${unchanged} unchanged\n`,
+      );
       ctx.exitCode = EXIT_OK;
       return;
     }
@@ -74,7 +87,11 @@ export function register(program: Command, ctx: CliContext): void {
       }
       const { checked } = checkDefsFile(file, pre, sink);
       if (!checked) continue;
-      const content = await generateTypeScript(checked, { sourcePath: file, version, runtimeImport: runtime });
+      const content = await generateTypeScript(checked, {
+        sourcePath: file,
+        version,
+        runtimeImport: runtime,
+      });
       outputs.push({ path: join(outDir, basename(file).replace(/\.defs$/, "") + ".ts"), content });
     }
     if (sink.items.length > 0) printReport(sink, "text", ctx.io);

@@ -25,7 +25,10 @@ async function load(): Promise<Formatter> {
     import("prettier/plugins/estree"),
   ]);
   const opts: Options = { ...PRETTIER_OPTIONS, plugins: [babel, estree] };
-  return { format: (text) => prettier.format(text, opts), check: (text) => prettier.check(text, opts) };
+  return {
+    format: (text) => prettier.format(text, opts),
+    check: (text) => prettier.check(text, opts),
+  };
 }
 
 /** Starts loading prettier now (only the paths that emit call this); idempotent. */

@@ -46,7 +46,10 @@ export function generatedHeader(version: string, sourcePath: string): string {
 }
 
 /** The formatted TypeScript module of one interface. Same inputs, same bytes. */
-export async function generateTypeScript(checked: CheckedInterface, opts: GenerateOptions): Promise<string> {
+export async function generateTypeScript(
+  checked: CheckedInterface,
+  opts: GenerateOptions,
+): Promise<string> {
   engine ??= loadEngine();
   const { tsm, project } = await engine;
   const text = emitInterfaceSource(tsm, project, checked, {

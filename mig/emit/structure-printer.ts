@@ -11,7 +11,9 @@ type SourceText = Pick<SourceFileStructure, "statements">;
 interface PrinterInternals {
   readonly _context?: {
     readonly structurePrinterFactory?: {
-      forSourceFile?(opts: { isAmbient: boolean }): { printText(writer: CodeBlockWriter, structure: SourceText): void };
+      forSourceFile?(opts: { isAmbient: boolean }): {
+        printText(writer: CodeBlockWriter, structure: SourceText): void;
+      };
     };
   };
 }
@@ -21,7 +23,12 @@ interface PrinterInternals {
  * Uses the printer createSourceFile uses; when a ts-morph release no longer has it there, falls
  * back to createSourceFile itself (`direct: false` forces that path).
  */
-export function printSourceFile(project: Project, fileName: string, structure: SourceText, direct = true): string {
+export function printSourceFile(
+  project: Project,
+  fileName: string,
+  structure: SourceText,
+  direct = true,
+): string {
   const factory = (project as unknown as PrinterInternals)._context?.structurePrinterFactory;
   if (direct && typeof factory?.forSourceFile === "function") {
     const writer = project.createWriter();

@@ -4,7 +4,19 @@ import type { CheckedArgument } from "../check/checked-model.js";
 import type { FieldPlacement, MessagePlacement } from "../layout/index.js";
 
 /** The element kinds and shapes of the runtime's field descriptions (src/kernel/mig/spec.ts). */
-export type Element = "u8" | "i16" | "i32" | "i64" | "f32" | "f64" | "bool" | "string" | "port" | "poly" | "name" | "bytes";
+export type Element =
+  | "u8"
+  | "i16"
+  | "i32"
+  | "i64"
+  | "f32"
+  | "f64"
+  | "bool"
+  | "string"
+  | "port"
+  | "poly"
+  | "name"
+  | "bytes";
 export type Shape = "scalar" | "tuple" | "fixed" | "variable";
 
 export interface FieldSpec {
@@ -83,7 +95,12 @@ export function fieldSpec(f: FieldPlacement, request: boolean): FieldSpec {
 }
 
 export function messageSpec(m: MessagePlacement, request: boolean): MessageSpec {
-  return { size: m.size, maxSize: m.maxSize, complex: m.complex, fields: m.fields.map((f) => fieldSpec(f, request)) };
+  return {
+    size: m.size,
+    maxSize: m.maxSize,
+    complex: m.complex,
+    fields: m.fields.map((f) => fieldSpec(f, request)),
+  };
 }
 
 /** The branded right type a message type name denotes (a disposition or a received type). */
@@ -138,8 +155,10 @@ export function valueType(spec: FieldSpec, name: number, count: number): string 
   const el = elementType(spec.elem, name);
   if (spec.elem === "string") return "string";
   if (spec.shape === "scalar") return spec.elem === "u8" ? "number" : el;
-  if (spec.shape === "tuple") return `readonly [${Array.from({ length: count }, () => el).join(", ")}]`;
-  if (spec.elem === "port" || spec.elem === "poly" || spec.elem === "name" || spec.elem === "bool") return `readonly ${el}[]`;
+  if (spec.shape === "tuple")
+    return `readonly [${Array.from({ length: count }, () => el).join(", ")}]`;
+  if (spec.elem === "port" || spec.elem === "poly" || spec.elem === "name" || spec.elem === "bool")
+    return `readonly ${el}[]`;
   return TYPED_ARRAY[spec.elem] ?? "Uint8Array";
 }
 

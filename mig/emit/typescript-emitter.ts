@@ -4,7 +4,14 @@ import type { Project as TsMorphProject, StatementStructures } from "ts-morph";
 import type { CheckedArgument, CheckedInterface, CheckedRoutine } from "../check/checked-model.js";
 import { interfaceMessages, type RoutineMessages } from "../layout/index.js";
 import { printSourceFile } from "./structure-printer.js";
-import { identifier, messageSpec, rightType, valueType, type FieldSpec, type MessageSpec } from "./type-map.js";
+import {
+  identifier,
+  messageSpec,
+  rightType,
+  valueType,
+  type FieldSpec,
+  type MessageSpec,
+} from "./type-map.js";
 
 type TsMorph = typeof import("ts-morph");
 
@@ -85,15 +92,25 @@ function plan(m: RoutineMessages): RoutinePlan {
   for (const a of r.args) {
     switch (a.role) {
       case "requestPort": {
-        const p = { name: idOf(a), type: a.type.inName === -1 ? "PolyRight" : rightType(a.type.inName), key: "@request" };
+        const p = {
+          name: idOf(a),
+          type: a.type.inName === -1 ? "PolyRight" : rightType(a.type.inName),
+          key: "@request",
+        };
         requestPort = p;
         if (a.userArg) clientParams.push(p);
         if (a.serverArg) serverParams.push({ name: p.name, type: "ReceiveRight", key: "@request" });
         break;
       }
       case "replyPort":
-        if (a.userArg) clientParams.push({ name: idOf(a), type: a.type.inName === -1 ? "PolyRight" : rightType(a.type.inName), key: "@reply" });
-        if (a.serverArg && m.reply) serverParams.push({ name: idOf(a), type: "@reply", key: "@reply" });
+        if (a.userArg)
+          clientParams.push({
+            name: idOf(a),
+            type: a.type.inName === -1 ? "PolyRight" : rightType(a.type.inName),
+            key: "@reply",
+          });
+        if (a.serverArg && m.reply)
+          serverParams.push({ name: idOf(a), type: "@reply", key: "@reply" });
         break;
       case "waitTime":
         if (a.userArg) {
@@ -122,12 +139,28 @@ function plan(m: RoutineMessages): RoutinePlan {
         const rq = a.inRequest ? fieldOf(request, a.name) : undefined;
         const rp = a.inReply ? fieldOf(reply, a.name) : undefined;
         if (rq) {
-          clientParams.push({ name: idOf(a), type: valueType(rq, rq.sendName, rq.number), key: a.name });
-          serverParams.push({ name: idOf(a), type: valueType(rq, rq.checkName, rq.number), key: a.name });
+          clientParams.push({
+            name: idOf(a),
+            type: valueType(rq, rq.sendName, rq.number),
+            key: a.name,
+          });
+          serverParams.push({
+            name: idOf(a),
+            type: valueType(rq, rq.checkName, rq.number),
+            key: a.name,
+          });
         }
         if (rp) {
-          clientOuts.push({ name: a.name, type: valueType(rp, rp.checkName, rp.number), key: a.name });
-          serverOuts.push({ name: a.name, type: valueType(rp, rp.sendName, rp.number), key: a.name });
+          clientOuts.push({
+            name: a.name,
+            type: valueType(rp, rp.checkName, rp.number),
+            key: a.name,
+          });
+          serverOuts.push({
+            name: a.name,
+            type: valueType(rp, rp.sendName, rp.number),
+            key: a.name,
+          });
         }
         break;
       }
@@ -135,7 +168,9 @@ function plan(m: RoutineMessages): RoutinePlan {
         break;
     }
   }
-  const fixReply = serverParams.map((p) => (p.type === "@reply" ? { ...p, type: `MigReply<${objectType(serverOuts)}>` } : p));
+  const fixReply = serverParams.map((p) =>
+    p.type === "@reply" ? { ...p, type: `MigReply<${objectType(serverOuts)}>` } : p,
+  );
   return {
     routine: r,
     messages: m,
@@ -172,8 +207,9 @@ function specLiteral(p: RoutinePlan): string {
 
 /** migMessage(size, maxSize, complex, [migField(name, elem, shape, send, check, bits, number, inline, long, dealloc)...]) */
 function messageLiteral(m: MessageSpec): string {
-  const fields = m.fields.map((f) =>
-    `migField(${[f.name, f.elem, f.shape].map((x) => JSON.stringify(x)).join(", ")}, ${f.sendName}, ${f.checkName}, ${f.size}, ${f.number}, ${f.inline}, ${f.longform}, ${f.dealloc})`,
+  const fields = m.fields.map(
+    (f) =>
+      `migField(${[f.name, f.elem, f.shape].map((x) => JSON.stringify(x)).join(", ")}, ${f.sendName}, ${f.checkName}, ${f.size}, ${f.number}, ${f.inline}, ${f.longform}, ${f.dealloc})`,
   );
   return `migMessage(${m.size}, ${m.maxSize}, ${JSON.stringify(m.complex)}, [${fields.join(", ")}])`;
 }
@@ -183,12 +219,17 @@ function docLines(doc: readonly string[]): string[] {
 }
 
 /** The unformatted TypeScript source of one checked interface. */
-export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, checked: CheckedInterface, opts: EmitOptions): string {
+export function emitInterfaceSource(
+  tsm: TsMorph,
+  project: TsMorphProject,
+  checked: CheckedInterface,
+  opts: EmitOptions,
+): string {
   const { StructureKind, VariableDeclarationKind } = tsm;
   const sub = checked.subsystem;
   const messages = interfaceMessages(checked);
   const plans = messages.map(plan);
-  const end = sub.base + (messages.reduce((n, m) => Math.max(n, m.routine.number + 1), 0));
+  const end = sub.base + messages.reduce((n, m) => Math.max(n, m.routine.number + 1), 0);
   const statements: StatementStructures[] = [];
   const serverName = `${pascal(sub.name)}Server`;
   const demuxName = checked.serverDemux ?? `${sub.name}_server`;
@@ -199,9 +240,15 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
     kind: StructureKind.VariableStatement,
     isExported: true,
     declarationKind: VariableDeclarationKind.Const,
-    docs: [`Subsystem ${sub.name}: request ids ${sub.base}..${end - 1}, replies ${sub.base + 100}..${end + 99}.`],
+    docs: [
+      `Subsystem ${sub.name}: request ids ${sub.base}..${end - 1}, replies ${sub.base + 100}..${end + 99}.`,
+    ],
     declarations: [
-      { name: subsystemConst, type: "MigSubsystemSpec", initializer: JSON.stringify({ name: sub.name, base: sub.base, end }) },
+      {
+        name: subsystemConst,
+        type: "MigSubsystemSpec",
+        initializer: JSON.stringify({ name: sub.name, base: sub.base, end }),
+      },
     ],
   });
   statements.push({
@@ -258,13 +305,18 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
         ...p.clientParams.map((x) => ({ name: x.name, type: x.type })),
         { name: options, type: "MigCallOptions", hasQuestionToken: true },
       ],
-      returnType: r.kind === "simpleroutine" ? "Promise<kern_return_t>" : `Promise<MigResult<${outType}>>`,
+      returnType:
+        r.kind === "simpleroutine" ? "Promise<kern_return_t>" : `Promise<MigResult<${outType}>>`,
       statements:
         r.kind === "simpleroutine"
           ? [`return migSend(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr});`]
           : forwards
-            ? [`return migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr}) as Promise<MigResult<${outType}>>;`]
-            : [`return (await migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr})) as MigResult<${outType}>;`],
+            ? [
+                `return migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr}) as Promise<MigResult<${outType}>>;`,
+              ]
+            : [
+                `return (await migCall(${caller}, ${spec}, ${destExpr}, ${record}, ${optExpr})) as MigResult<${outType}>;`,
+              ],
     });
   }
 
@@ -289,7 +341,10 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
         kind: StructureKind.MethodSignature,
         name: identifier(p.routine.serverName),
         docs: docLines(p.routine.doc).length ? [docLines(p.routine.doc).join("\n\n")] : [],
-        parameters: [...p.serverParams.map((x) => ({ name: x.name, type: x.type })), { name: info, type: "MigRequestInfo" }],
+        parameters: [
+          ...p.serverParams.map((x) => ({ name: x.name, type: x.type })),
+          { name: info, type: "MigRequestInfo" },
+        ],
         returnType: `MaybePromise<${result}>`,
       };
     }),
@@ -310,10 +365,14 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
     );
   }
   statements.push({
-      kind: StructureKind.Function,
+    kind: StructureKind.Function,
     isExported: true,
     name: identifier(demuxName),
-    docs: [wrap(`The dispatcher of subsystem ${sub.name} over an implementation; serve it with MigDemux and mach_msg_server.`)],
+    docs: [
+      wrap(
+        `The dispatcher of subsystem ${sub.name} over an implementation; serve it with MigDemux and mach_msg_server.`,
+      ),
+    ],
     parameters: [{ name: "impl", type: serverName }],
     returnType: "MigSubsystemServer",
     statements: [`return { subsystem: ${subsystemConst}, routines: [${slots.join(",\n")}] };`],
@@ -347,7 +406,12 @@ export function emitInterfaceSource(tsm: TsMorph, project: TsMorphProject, check
     moduleSpecifier: opts.runtimeImport,
     namedImports: used.map((n) => (n.startsWith("mig") ? n : `type ${n}`)),
   });
-  const source = printSourceFile(project, `${sub.name}.ts`, { statements }, opts.directPrint ?? true);
+  const source = printSourceFile(
+    project,
+    `${sub.name}.ts`,
+    { statements },
+    opts.directPrint ?? true,
+  );
   return `${opts.header}\n// Subsystem ${sub.name}: typed client stubs, the ${serverName} interface and its dispatcher.\n\n${spaceOut(source)}`;
 }
 

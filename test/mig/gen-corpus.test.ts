@@ -8,7 +8,13 @@ import { afterAll, describe, expect, expectTypeOf, it } from "vitest";
 import { DiagnosticSink } from "../../mig/diagnostics.js";
 import { checkDefsFile } from "../../mig/check/index.js";
 import { layoutInterface } from "../../mig/layout/index.js";
-import type { MigRoutineSpec, PolyRight, ReceiveRight, SendOnceRight, SendRight } from "../../src/kernel/mig/index.js";
+import type {
+  MigRoutineSpec,
+  PolyRight,
+  ReceiveRight,
+  SendOnceRight,
+  SendRight,
+} from "../../src/kernel/mig/index.js";
 import { counter_add } from "../../generated/example_counter.js";
 import { GNUMACH_INCLUDE, need } from "../helpers/tools.js";
 import { generateInto, importModule } from "./gen-support.js";
@@ -40,21 +46,37 @@ describe.skipIf(!need("gnumach"))("tsmig gen over gnumach's interfaces", () => {
     let routines = 0;
     for (const file of files) {
       const sink = new DiagnosticSink();
-      const { checked } = checkDefsFile(file, { includeDirs: [GNUMACH_INCLUDE], defines: [], undefines: [], target: "x86_64" }, sink);
+      const { checked } = checkDefsFile(
+        file,
+        { includeDirs: [GNUMACH_INCLUDE], defines: [], undefines: [], target: "x86_64" },
+        sink,
+      );
       const layout = layoutInterface(checked!);
-      const mod = await importModule<Record<string, unknown>>(await generateInto(join(dir, String(routines)), file, [GNUMACH_INCLUDE]));
+      const mod = await importModule<Record<string, unknown>>(
+        await generateInto(join(dir, String(routines)), file, [GNUMACH_INCLUDE]),
+      );
       const table = mod[`${layout.subsystem}_routines`] as Record<string, MigRoutineSpec>;
       expect(Object.keys(table), file).toEqual(layout.routines.map((r) => r.name));
       for (const r of layout.routines) {
         const spec = table[r.name]!;
-        expect({ id: spec.id, kind: spec.kind, size: spec.request.size }).toEqual({ id: r.id, kind: r.kind, size: r.request.size });
+        expect({ id: spec.id, kind: spec.kind, size: spec.request.size }).toEqual({
+          id: r.id,
+          kind: r.kind,
+          size: r.request.size,
+        });
         expect(spec.request.complex).toBe(r.request.complex);
-        expect(spec.request.fields.map((f) => [f.name, f.checkName, f.size, f.inline, f.longform])).toEqual(
+        expect(
+          spec.request.fields.map((f) => [f.name, f.checkName, f.size, f.inline, f.longform]),
+        ).toEqual(
           r.request.args.map((a) => [a.name, a.msgt_name, a.msgt_size, a.inline, a.longform]),
         );
         if (r.reply) {
           expect(spec.reply!.size).toBe(r.reply.size);
-          expect(spec.reply!.fields.slice(1).map((f) => [f.name, f.sendName, f.size, f.inline, f.longform])).toEqual(
+          expect(
+            spec
+              .reply!.fields.slice(1)
+              .map((f) => [f.name, f.sendName, f.size, f.inline, f.longform]),
+          ).toEqual(
             r.reply.args.map((a) => [a.name, a.msgt_name, a.msgt_size, a.inline, a.longform]),
           );
         } else expect(spec.reply).toBeNull();

@@ -75,7 +75,9 @@ describe("generated stubs report errors as values", () => {
     server = kernel.createTask("err-server");
     client = kernel.createTask("err-client");
     service = asReceiveRight((await server.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name);
-    clientSend = asSendRight(kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client).name);
+    clientSend = asSendRight(
+      kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client).name,
+    );
     served = mach_msg_server(server, new MigDemux(example_counter_server(impl)), service);
     replyPort = (await client.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
   });
@@ -88,9 +90,15 @@ describe("generated stubs report errors as values", () => {
   });
 
   /** Sends a hand-built request and returns the reply's RetCode. */
-  async function rawCall(build: (b: MessageBuilder) => void, id = 91000, complex = false): Promise<number> {
+  async function rawCall(
+    build: (b: MessageBuilder) => void,
+    id = 91000,
+    complex = false,
+  ): Promise<number> {
     const b = new MessageBuilder({
-      bits: MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE) | (complex ? MACH_MSGH_BITS_COMPLEX : 0),
+      bits:
+        MACH_MSGH_BITS(MACH_MSG_TYPE_COPY_SEND, MACH_MSG_TYPE_MAKE_SEND_ONCE) |
+        (complex ? MACH_MSGH_BITS_COMPLEX : 0),
       remote: clientSend,
       local: replyPort,
       id,
@@ -99,7 +107,13 @@ describe("generated stubs report errors as values", () => {
     const msg = b.build();
     const buf = new Uint8Array(256);
     buf.set(msg);
-    const kr = await client.mach_msg(buf, MACH_SEND_MSG | MACH_RCV_MSG, msg.length, buf.length, replyPort);
+    const kr = await client.mach_msg(
+      buf,
+      MACH_SEND_MSG | MACH_RCV_MSG,
+      msg.length,
+      buf.length,
+      replyPort,
+    );
     expect(kr).toBe(0);
     expect(readHeader(buf).id).toBe(id + 100);
     return readU32(buf, 36) | 0;
@@ -107,52 +121,77 @@ describe("generated stubs report errors as values", () => {
 
   describe("server TypeCheck", () => {
     it("accepts a well-formed request", async () => {
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)))).toBe(KERN_SUCCESS);
+      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)))).toBe(
+        KERN_SUCCESS,
+      );
     });
 
     it("answers MIG_BAD_ARGUMENTS for a bad size", async () => {
       // Trailing bytes after the last field.
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)).raw(new Uint8Array(4)))).toBe(MIG_BAD_ARGUMENTS);
+      expect(
+        await rawCall((b) =>
+          b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)).raw(new Uint8Array(4)),
+        ),
+      ).toBe(MIG_BAD_ARGUMENTS);
       // No field at all.
       expect(await rawCall(() => {})).toBe(MIG_BAD_ARGUMENTS);
       // A descriptor promising more data than the message holds.
-      expect(await rawCall((b) => b.raw(Uint8Array.of(0x0b, 0x40, 0x01, 0x10, 1, 2, 3, 4)))).toBe(MIG_BAD_ARGUMENTS);
+      expect(await rawCall((b) => b.raw(Uint8Array.of(0x0b, 0x40, 0x01, 0x10, 1, 2, 3, 4)))).toBe(
+        MIG_BAD_ARGUMENTS,
+      );
     });
 
     it("answers MIG_BAD_ARGUMENTS for a bad descriptor", async () => {
       // Right size, wrong type name (two 32-bit ints instead of one 64-bit).
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_32, 32, 2, u64(5n)))).toBe(MIG_BAD_ARGUMENTS);
+      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_32, 32, 2, u64(5n)))).toBe(
+        MIG_BAD_ARGUMENTS,
+      );
       // Long form where the short form is expected.
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n), true))).toBe(MIG_BAD_ARGUMENTS);
+      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n), true))).toBe(
+        MIG_BAD_ARGUMENTS,
+      );
       // The complex bit on a message that has no rights or out-of-line data.
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)), 91000, true)).toBe(MIG_BAD_ARGUMENTS);
+      expect(
+        await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)), 91000, true),
+      ).toBe(MIG_BAD_ARGUMENTS);
     });
 
     it("destroys the rights a refused request carries", async () => {
       const before = (await server.mach_port_names()).names.length;
       const extra = (await client.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
       await client.mach_port_insert_right(extra, extra, MACH_MSG_TYPE_MAKE_SEND);
-      expect(await rawCall((b) => b.ports(MACH_MSG_TYPE_COPY_SEND, [extra, extra]), 91000, true)).toBe(MIG_BAD_ARGUMENTS);
+      expect(
+        await rawCall((b) => b.ports(MACH_MSG_TYPE_COPY_SEND, [extra, extra]), 91000, true),
+      ).toBe(MIG_BAD_ARGUMENTS);
       expect((await server.mach_port_names()).names.length).toBe(before);
       await client.mach_port_destroy(extra);
     });
 
     it("answers MIG_BAD_ID for an id outside the subsystem", async () => {
-      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)), 91050)).toBe(MIG_BAD_ID);
+      expect(await rawCall((b) => b.inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(5n)), 91050)).toBe(
+        MIG_BAD_ID,
+      );
       expect(await rawCall(() => {}, 2800)).toBe(MIG_BAD_ID);
     });
   });
 
   it("answers MIG_REMOTE_ERROR when a handler throws, and keeps serving", async () => {
-    expect(await counter_set_name(client, clientSend, "boom")).toEqual({ ok: false, code: MIG_REMOTE_ERROR });
+    expect(await counter_set_name(client, clientSend, "boom")).toEqual({
+      ok: false,
+      code: MIG_REMOTE_ERROR,
+    });
     expect(await counter_set_name(client, clientSend, "fine")).toEqual({ ok: true, value: {} });
   });
 
   describe("client TypeCheck", () => {
     /** A second service whose server answers each request with `respond`. */
-    async function fakeServer(respond: (req: ReturnType<typeof readHeader>, server: Task) => Promise<void>): Promise<{ send: SendRight; stop: () => Promise<void> }> {
+    async function fakeServer(
+      respond: (req: ReturnType<typeof readHeader>, server: Task) => Promise<void>,
+    ): Promise<{ send: SendRight; stop: () => Promise<void> }> {
       const port = (await server.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
-      const send = asSendRight(kernel.giveRight(server, port, MACH_MSG_TYPE_MAKE_SEND, client).name);
+      const send = asSendRight(
+        kernel.giveRight(server, port, MACH_MSG_TYPE_MAKE_SEND, client).name,
+      );
       const loop = (async () => {
         for (;;) {
           const buf = new Uint8Array(1024);
@@ -170,13 +209,25 @@ describe("generated stubs report errors as values", () => {
       };
     }
 
-    function reply(req: ReturnType<typeof readHeader>, id: number, build: (b: MessageBuilder) => void): Uint8Array {
-      const b = new MessageBuilder({ bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0), remote: req.remote, local: 0, id });
+    function reply(
+      req: ReturnType<typeof readHeader>,
+      id: number,
+      build: (b: MessageBuilder) => void,
+    ): Uint8Array {
+      const b = new MessageBuilder({
+        bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0),
+        remote: req.remote,
+        local: 0,
+        id,
+      });
       build(b);
       return b.build();
     }
 
-    async function answerWith(build: (req: ReturnType<typeof readHeader>) => Uint8Array | null, call: (dest: SendRight) => Promise<unknown>): Promise<unknown> {
+    async function answerWith(
+      build: (req: ReturnType<typeof readHeader>) => Uint8Array | null,
+      call: (dest: SendRight) => Promise<unknown>,
+    ): Promise<unknown> {
       const fake = await fakeServer(async (req, s) => {
         const msg = build(req);
         if (msg) await s.mach_msg(msg, MACH_SEND_MSG, msg.length, 0, 0);
@@ -191,7 +242,10 @@ describe("generated stubs report errors as values", () => {
 
     it("MIG_REPLY_MISMATCH for a reply with another id", async () => {
       const r = await answerWith(
-        (req) => reply(req, req.id + 101, (b) => b.int32(0).inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(1n))),
+        (req) =>
+          reply(req, req.id + 101, (b) =>
+            b.int32(0).inline(MACH_MSG_TYPE_INTEGER_64, 64, 1, u64(1n)),
+          ),
         (d) => counter_add(client, d, 1n),
       );
       expect(r).toEqual({ ok: false, code: MIG_REPLY_MISMATCH });
@@ -199,16 +253,25 @@ describe("generated stubs report errors as values", () => {
 
     it("MIG_TYPE_ERROR for a reply with a bad descriptor or size", async () => {
       const badType = await answerWith(
-        (req) => reply(req, req.id + 100, (b) => b.int32(0).inline(MACH_MSG_TYPE_INTEGER_32, 32, 2, u64(1n))),
+        (req) =>
+          reply(req, req.id + 100, (b) =>
+            b.int32(0).inline(MACH_MSG_TYPE_INTEGER_32, 32, 2, u64(1n)),
+          ),
         (d) => counter_add(client, d, 1n),
       );
       expect(badType).toEqual({ ok: false, code: MIG_TYPE_ERROR });
-      const short = await answerWith((req) => reply(req, req.id + 100, (b) => b.int32(0)), (d) => counter_add(client, d, 1n));
+      const short = await answerWith(
+        (req) => reply(req, req.id + 100, (b) => b.int32(0)),
+        (d) => counter_add(client, d, 1n),
+      );
       expect(short).toEqual({ ok: false, code: MIG_TYPE_ERROR });
     });
 
     it("the server's return code for a short error reply", async () => {
-      const r = await answerWith((req) => reply(req, req.id + 100, (b) => b.int32(2502)), (d) => counter_add(client, d, 1n));
+      const r = await answerWith(
+        (req) => reply(req, req.id + 100, (b) => b.int32(2502)),
+        (d) => counter_add(client, d, 1n),
+      );
       expect(r).toEqual({ ok: false, code: 2502 });
     });
 
@@ -217,19 +280,34 @@ describe("generated stubs report errors as values", () => {
       // reply above the caller's CountInOut capacity is in gen-roundtrip.test.ts.)
       const samples = new Uint8Array(40 * 8);
       const r = await answerWith(
-        (req) => reply(req, req.id + 100, (b) => b.int32(0).inline(MACH_MSG_TYPE_INTEGER_64, 64, 40, samples).inline(0, 32, 1, new Uint8Array(4))),
+        (req) =>
+          reply(req, req.id + 100, (b) =>
+            b
+              .int32(0)
+              .inline(MACH_MSG_TYPE_INTEGER_64, 64, 40, samples)
+              .inline(0, 32, 1, new Uint8Array(4)),
+          ),
         (d) => counter_history(client, d),
       );
       expect(r).toEqual({ ok: false, code: MACH_RCV_TOO_LARGE });
       const fits = await answerWith(
-        (req) => reply(req, req.id + 100, (b) => b.int32(0).inline(MACH_MSG_TYPE_INTEGER_64, 64, 2, samples.subarray(0, 16)).inline(0, 32, 1, Uint8Array.of(1, 0, 0, 0))),
+        (req) =>
+          reply(req, req.id + 100, (b) =>
+            b
+              .int32(0)
+              .inline(MACH_MSG_TYPE_INTEGER_64, 64, 2, samples.subarray(0, 16))
+              .inline(0, 32, 1, Uint8Array.of(1, 0, 0, 0)),
+          ),
         (d) => counter_history(client, d),
       );
       expect(fits).toEqual({ ok: true, value: { samples: new BigInt64Array(2), wrapped: true } });
     });
 
     it("MIG_SERVER_DIED when the reply port gets a send-once notification", async () => {
-      const r = await answerWith(() => null, (d) => counter_add(client, d, 1n));
+      const r = await answerWith(
+        () => null,
+        (d) => counter_add(client, d, 1n),
+      );
       expect(r).toEqual({ ok: false, code: MIG_SERVER_DIED });
     });
   });

@@ -33,12 +33,15 @@ describe("example driver: counters", () => {
     const port = await driver.createCounter("n");
     const serving = driver.serve();
     const send = asSendRight(kernel.giveRight(server, port, MACH_MSG_TYPE_MAKE_SEND, client).name);
-    for (let i = 1; i <= HISTORY + 3; i++) expect((await counter_add(client, send, 1n)).ok).toBe(true);
+    for (let i = 1; i <= HISTORY + 3; i++)
+      expect((await counter_add(client, send, 1n)).ok).toBe(true);
     const h = await counter_history(client, send);
     expect(h.ok && h.value.wrapped).toBe(true);
-    expect(h.ok && Array.from(h.value.samples)).toEqual(Array.from({ length: HISTORY }, (_, i) => BigInt(i + 4)));
+    expect(h.ok && Array.from(h.value.samples)).toEqual(
+      Array.from({ length: HISTORY }, (_, i) => BigInt(i + 4)),
+    );
     // A port that is not a counter of this server's table.
-    expect(driver.counter_add(port + 1000 as typeof port, 1n)).toBe(KERN_INVALID_ARGUMENT);
+    expect(driver.counter_add((port + 1000) as typeof port, 1n)).toBe(KERN_INVALID_ARGUMENT);
     await mig_release_reply_ports(client);
     await driver.shutdown();
     await serving;

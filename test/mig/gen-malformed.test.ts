@@ -4,10 +4,27 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Kernel } from "../../src/kernel/kernel.js";
 import { writeHeader } from "../../src/kernel/message.js";
-import { MACH_MSG_TYPE_MAKE_SEND, MACH_MSG_TYPE_MOVE_SEND_ONCE, MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX } from "../../src/kernel/msg-type.js";
+import {
+  MACH_MSG_TYPE_MAKE_SEND,
+  MACH_MSG_TYPE_MOVE_SEND_ONCE,
+  MACH_MSGH_BITS,
+  MACH_MSGH_BITS_COMPLEX,
+} from "../../src/kernel/msg-type.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../../src/kernel/port-right.js";
-import { KERN_SUCCESS, MIG_BAD_ARGUMENTS, MIG_BAD_ID, MigDemux, migCall, mig_release_reply_ports } from "../../src/kernel/mig/index.js";
-import { counter_add, example_counter_routines, example_counter_server, type ExampleCounterServer } from "../../generated/example_counter.js";
+import {
+  KERN_SUCCESS,
+  MIG_BAD_ARGUMENTS,
+  MIG_BAD_ID,
+  MigDemux,
+  migCall,
+  mig_release_reply_ports,
+} from "../../src/kernel/mig/index.js";
+import {
+  counter_add,
+  example_counter_routines,
+  example_counter_server,
+  type ExampleCounterServer,
+} from "../../generated/example_counter.js";
 import { asSendRight } from "../../src/kernel/mig/rights.js";
 
 const impl: ExampleCounterServer = {
@@ -33,7 +50,14 @@ describe("malformed messages", () => {
         async (id, body, claimed) => {
           const msg = new Uint8Array(32 + body.length);
           msg.set(body, 32);
-          writeHeader(msg, { bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0), size: claimed, remote: 0, local: 0, seqno: 0, id });
+          writeHeader(msg, {
+            bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0),
+            size: claimed,
+            remote: 0,
+            local: 0,
+            seqno: 0,
+            id,
+          });
           const code = await demux.dispatch(server, msg);
           expect(typeof code).toBe("number");
           if (id >= 91006) expect(code).toBe(MIG_BAD_ID);
@@ -53,23 +77,37 @@ describe("malformed messages", () => {
     const port = (await server.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE)).name;
     const send = asSendRight(kernel.giveRight(server, port, MACH_MSG_TYPE_MAKE_SEND, client).name);
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 8, maxLength: 200 }), fc.boolean(), async (body, complex) => {
-        const answering = (async () => {
-          const buf = new Uint8Array(512);
-          await server.mach_msg(buf, 2, 0, buf.length, port);
-          const remote = new DataView(buf.buffer).getUint32(8, true);
-          const reply = new Uint8Array(32 + (body.length & ~3));
-          reply.set(body.subarray(0, body.length & ~3), 32);
-          writeHeader(reply, { bits: MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0) | (complex ? MACH_MSGH_BITS_COMPLEX : 0), size: reply.length, remote, local: 0, seqno: 0, id: 91105 });
-          // The kernel refuses some (bad descriptors under the complex bit): the reply right is
-          // then dropped, and the client must see MIG_SERVER_DIED rather than wait forever.
-          if ((await server.mach_msg(reply, 1, reply.length, 0, 0)) !== 0) await server.mach_port_deallocate(remote);
-        })();
-        const r = await migCall(client, example_counter_routines.counter_history, send, {});
-        await answering;
-        expect(typeof r.ok).toBe("boolean");
-        if (!r.ok) expect(typeof r.code).toBe("number");
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 8, maxLength: 200 }),
+        fc.boolean(),
+        async (body, complex) => {
+          const answering = (async () => {
+            const buf = new Uint8Array(512);
+            await server.mach_msg(buf, 2, 0, buf.length, port);
+            const remote = new DataView(buf.buffer).getUint32(8, true);
+            const reply = new Uint8Array(32 + (body.length & ~3));
+            reply.set(body.subarray(0, body.length & ~3), 32);
+            writeHeader(reply, {
+              bits:
+                MACH_MSGH_BITS(MACH_MSG_TYPE_MOVE_SEND_ONCE, 0) |
+                (complex ? MACH_MSGH_BITS_COMPLEX : 0),
+              size: reply.length,
+              remote,
+              local: 0,
+              seqno: 0,
+              id: 91105,
+            });
+            // The kernel refuses some (bad descriptors under the complex bit): the reply right is
+            // then dropped, and the client must see MIG_SERVER_DIED rather than wait forever.
+            if ((await server.mach_msg(reply, 1, reply.length, 0, 0)) !== 0)
+              await server.mach_port_deallocate(remote);
+          })();
+          const r = await migCall(client, example_counter_routines.counter_history, send, {});
+          await answering;
+          expect(typeof r.ok).toBe("boolean");
+          if (!r.ok) expect(typeof r.code).toBe("number");
+        },
+      ),
       { numRuns: 200 },
     );
     // Still a working client.

@@ -124,12 +124,24 @@ routine counted(
 
 interface Roundtrip {
   roundtrip_server(impl: unknown): MigSubsystemServer;
-  scalars(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
-  arrays(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
-  ports(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
-  deferred(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
-  timed(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
-  counted(...a: unknown[]): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  scalars(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  arrays(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  ports(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  deferred(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  timed(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
+  counted(
+    ...a: unknown[]
+  ): Promise<{ ok: true; value: Record<string, unknown> } | { ok: false; code: number }>;
   oneway(...a: unknown[]): Promise<number>;
 }
 
@@ -158,7 +170,15 @@ describe("generated stubs through the kernel", () => {
     const given = kernel.giveRight(server, service, MACH_MSG_TYPE_MAKE_SEND, client);
     clientSend = asSendRight(given.name);
     const impl = {
-      scalars: (_p: ReceiveRight, a: number, b: number, x: bigint, y: bigint, flag: boolean, s: string) => ({
+      scalars: (
+        _p: ReceiveRight,
+        a: number,
+        b: number,
+        x: bigint,
+        y: bigint,
+        flag: boolean,
+        s: string,
+      ) => ({
         b: b + 1,
         c: a * 2,
         y: y * 3n,
@@ -166,7 +186,15 @@ describe("generated stubs through the kernel", () => {
         nflag: !flag,
         t: s.toUpperCase(),
       }),
-      arrays: (_p: ReceiveRight, fixed: Int32Array, bounded: Int32Array, unbounded: Int32Array, ool: Uint8Array, st: readonly number[], chars: Uint8Array) => {
+      arrays: (
+        _p: ReceiveRight,
+        fixed: Int32Array,
+        bounded: Int32Array,
+        unbounded: Int32Array,
+        ool: Uint8Array,
+        st: readonly number[],
+        chars: Uint8Array,
+      ) => {
         Object.assign(received, { fixed, bounded, unbounded, ool, st, chars });
         return {
           ofixed: fixed.map((v) => v + 1),
@@ -181,9 +209,14 @@ describe("generated stubs through the kernel", () => {
         const poly = args[6] as PolyRight;
         const several = args[7] as number[];
         const types: number[] = [];
-        for (const n of [...rights, poly.name, ...several]) types.push((await server.mach_port_type(n)).type);
+        for (const n of [...rights, poly.name, ...several])
+          types.push((await server.mach_port_type(n)).type);
         Object.assign(received, { poly });
-        return { osend: service, opoly: { name: service, disposition: MACH_MSG_TYPE_MAKE_SEND }, types: Int32Array.from(types) };
+        return {
+          osend: service,
+          opoly: { name: service, disposition: MACH_MSG_TYPE_MAKE_SEND },
+          types: Int32Array.from(types),
+        };
       },
       deferred: (_p: ReceiveRight, reply: MigReply<{ w: number }>, v: number) => {
         if (v < 0) return { w: v };
@@ -213,9 +246,27 @@ describe("generated stubs through the kernel", () => {
 
   it("passes ints, bigints, booleans and strings in, out and inout", async () => {
     const r = await mod.scalars(client, clientSend, 21, 5, 10n, -7n, true, "sda1");
-    expect(r).toEqual({ ok: true, value: { b: 6, c: 42, y: -21n, z: 9n, nflag: false, t: "SDA1" } });
-    const big = await mod.scalars(client, clientSend, -1, 0x7fffffff, -(2n ** 63n), 2n ** 40n, false, "x".repeat(100));
-    expect(big.ok && big.value).toMatchObject({ c: -2, b: -0x80000000, z: 2n ** 63n - 1n, y: 3n * 2n ** 40n, nflag: true });
+    expect(r).toEqual({
+      ok: true,
+      value: { b: 6, c: 42, y: -21n, z: 9n, nflag: false, t: "SDA1" },
+    });
+    const big = await mod.scalars(
+      client,
+      clientSend,
+      -1,
+      0x7fffffff,
+      -(2n ** 63n),
+      2n ** 40n,
+      false,
+      "x".repeat(100),
+    );
+    expect(big.ok && big.value).toMatchObject({
+      c: -2,
+      b: -0x80000000,
+      z: 2n ** 63n - 1n,
+      y: 3n * 2n ** 40n,
+      nflag: true,
+    });
     expect(big.ok && (big.value["t"] as string).length).toBe(63); // c_string[64]: 63 chars and NUL
   });
 
@@ -224,21 +275,50 @@ describe("generated stubs through the kernel", () => {
     const bounded = Int32Array.of(5, 6, 7);
     const big = Int32Array.from({ length: 3000 }, (_, i) => i); // > 2048 bytes: goes out of line
     const ool = Uint8Array.from({ length: 10000 }, (_, i) => i & 0xff);
-    const r = await mod.arrays(client, clientSend, fixed, bounded, big, ool, [7, 8, 9], new TextEncoder().encode("abc"));
+    const r = await mod.arrays(
+      client,
+      clientSend,
+      fixed,
+      bounded,
+      big,
+      ool,
+      [7, 8, 9],
+      new TextEncoder().encode("abc"),
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(Array.from(r.value["ofixed"] as Int32Array)).toEqual([2, 3, 4, 5]);
     expect(Array.from(r.value["obounded"] as Int32Array)).toEqual([7, 6, 5]);
-    expect(Array.from(r.value["ounbounded"] as Int32Array)).toEqual(Array.from(big, (v) => (v === 0 ? 0 : -v)));
+    expect(Array.from(r.value["ounbounded"] as Int32Array)).toEqual(
+      Array.from(big, (v) => (v === 0 ? 0 : -v)),
+    );
     expect(r.value["oool"]).toEqual(ool.map((v) => v ^ 0xff));
     expect(r.value["ost"]).toEqual([9, 8, 7]);
     expect(Array.from(received["unbounded"] as Int32Array)).toEqual(Array.from(big));
     expect(new TextDecoder().decode(received["chars"] as Uint8Array)).toBe("abc");
-    const small = await mod.arrays(client, clientSend, fixed, new Int32Array(0), Int32Array.of(1), new Uint8Array(0), [0, 0, 0], new Uint8Array(0));
+    const small = await mod.arrays(
+      client,
+      clientSend,
+      fixed,
+      new Int32Array(0),
+      Int32Array.of(1),
+      new Uint8Array(0),
+      [0, 0, 0],
+      new Uint8Array(0),
+    );
     expect(small.ok && Array.from(small.value["ounbounded"] as Int32Array)).toEqual([-1]);
     expect(small.ok && (small.value["oool"] as Uint8Array).length).toBe(0);
     // The client refuses what cannot fit, before sending, as GNU MIG's stubs do.
-    const tooMany = await mod.arrays(client, clientSend, fixed, new Int32Array(17), Int32Array.of(1), new Uint8Array(0), [0, 0, 0], new Uint8Array(0));
+    const tooMany = await mod.arrays(
+      client,
+      clientSend,
+      fixed,
+      new Int32Array(17),
+      Int32Array.of(1),
+      new Uint8Array(0),
+      [0, 0, 0],
+      new Uint8Array(0),
+    );
     expect(tooMany).toEqual({ ok: false, code: MIG_ARRAY_TOO_LARGE });
   });
 
@@ -304,19 +384,26 @@ describe("generated stubs through the kernel", () => {
 
   it("sends simpleroutines one way", async () => {
     expect(await mod.oneway(client, clientSend, 1234)).toBe(0);
-    for (let i = 0; i < 100 && onewayValue === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 100 && onewayValue === undefined; i++)
+      await new Promise((r) => setTimeout(r, 5));
     expect(onewayValue).toBe(1234);
   });
 
   it("gives up after a routine's waittime (MACH_RCV_TIMED_OUT)", async () => {
     expect(await mod.timed(client, clientSend, 1000, 5)).toEqual({ ok: true, value: { w: 6 } });
-    expect(await mod.timed(client, clientSend, 30, -1)).toEqual({ ok: false, code: MACH_RCV_TIMED_OUT });
+    expect(await mod.timed(client, clientSend, 30, -1)).toEqual({
+      ok: false,
+      code: MACH_RCV_TIMED_OUT,
+    });
   });
 
   it("passes the CountInOut capacity and answers MIG_ARRAY_TOO_LARGE above it", async () => {
     const r = await mod.counted(client, clientSend, 4, 10);
     expect(r.ok && Array.from(r.value["values"] as Int32Array)).toEqual([0, 1, 4, 9]);
     expect(received["valuesCnt"]).toBe(10);
-    expect(await mod.counted(client, clientSend, 6, 5)).toEqual({ ok: false, code: MIG_ARRAY_TOO_LARGE });
+    expect(await mod.counted(client, clientSend, 6, 5)).toEqual({
+      ok: false,
+      code: MIG_ARRAY_TOO_LARGE,
+    });
   });
 });

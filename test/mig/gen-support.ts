@@ -11,13 +11,26 @@ import type { TaskApi } from "../../src/kernel/task-api.js";
 const RUNTIME = resolve(import.meta.dirname, "../../src/kernel/mig/index.js");
 
 /** Generates `defs` into `dir`; returns the output path (throws with diagnostics on errors). */
-export async function generateInto(dir: string, defs: string, includeDirs: string[] = []): Promise<string> {
+export async function generateInto(
+  dir: string,
+  defs: string,
+  includeDirs: string[] = [],
+): Promise<string> {
   const sink = new DiagnosticSink();
-  const { checked } = checkDefsFile(defs, { includeDirs, defines: [], undefines: [], target: "x86_64" }, sink);
-  if (!checked || sink.hasErrors()) throw new Error(`${defs}: ${sink.items.map((d) => d.message).join("; ")}`);
+  const { checked } = checkDefsFile(
+    defs,
+    { includeDirs, defines: [], undefines: [], target: "x86_64" },
+    sink,
+  );
+  if (!checked || sink.hasErrors())
+    throw new Error(`${defs}: ${sink.items.map((d) => d.message).join("; ")}`);
   let runtime = relative(dir, RUNTIME).split(sep).join("/");
   if (!runtime.startsWith(".")) runtime = `./${runtime}`;
-  const text = await generateTypeScript(checked, { sourcePath: basename(defs), version: "test", runtimeImport: runtime });
+  const text = await generateTypeScript(checked, {
+    sourcePath: basename(defs),
+    version: "test",
+    runtimeImport: runtime,
+  });
   mkdirSync(dir, { recursive: true });
   const out = join(dir, basename(defs).replace(/\.defs$/, ".ts"));
   writeFileSync(out, text);

@@ -51,7 +51,10 @@ const mutation = fc.record({
   ),
 });
 
-function mutate(text: string, edits: readonly { at: number; kind: string; with: string }[]): string {
+function mutate(
+  text: string,
+  edits: readonly { at: number; kind: string; with: string }[],
+): string {
   const words = text.split(/(\s+)/);
   for (const e of edits) {
     const i = (e.at % Math.max(1, words.length)) & ~1;

@@ -13,11 +13,7 @@ import {
   D_WRITE,
 } from "../../src/kernel/devices/device-codes.js";
 import { KERN_INVALID_ADDRESS, KERN_SUCCESS } from "../../src/kernel/kern-return.js";
-import {
-  mig_deallocate,
-  setOolDelivery,
-  type SendRight,
-} from "../../src/kernel/mig/index.js";
+import { mig_deallocate, setOolDelivery, type SendRight } from "../../src/kernel/mig/index.js";
 import { HIGH_BANK_BASE } from "../../src/machine/physical-memory.js";
 import type { SimBackend } from "../../src/machine/sim-backend.js";
 import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";

@@ -24,14 +24,23 @@ import { MACH_NOTIFY_SEND_ONCE } from "../notify.js";
 import { MACH_PORT_RIGHT_RECEIVE } from "../port-right.js";
 import type { TaskApi } from "../task-api.js";
 import { lendRegion, oolDelivery } from "./ool-delivery.js";
-import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
+import {
+  decodeFields,
+  fieldWireSize,
+  needsComplex,
+  serializeField,
+  writeFields,
+  type MigValues,
+  type SerializedField,
+} from "./codec.js";
 import { destroyMessage } from "./destroy.js";
 import type { MigField, MigMessageSpec, MigRoutineSpec } from "./spec.js";
 import type { MaybePromise } from "./server.js";
 import { copyBytes } from "../shared-copy.js";
 
 /** A routine's outcome: its out arguments, or the error code (KERN_*, MACH_*, MIG_*, D_*...). */
-export type MigResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: kern_return_t };
+export type MigResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: kern_return_t };
 
 /** Per-call options: the mach_msg timeout (ms, as a routine's waittime) and extra options. */
 export interface MigCallOptions {
@@ -51,7 +60,9 @@ function takeReplyPort(task: TaskApi): number | undefined {
 }
 
 /** mig_get_reply_port: a receive right of the task for one call (reused after a clean reply). */
-export async function mig_get_reply_port(task: TaskApi): Promise<{ kr: kern_return_t; name: number }> {
+export async function mig_get_reply_port(
+  task: TaskApi,
+): Promise<{ kr: kern_return_t; name: number }> {
   const name = takeReplyPort(task);
   if (name !== undefined) return { kr: KERN_SUCCESS, name };
   return task.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
@@ -131,7 +142,8 @@ function buildRequest(
     if (!s.inline && s.data.length > 0) ool = true;
   }
   const rcvSize = Math.max(size, capacity);
-  if (ool) return buildOolRequest(task, r, dest, replyPort, replyDisposition, serialized, size, rcvSize);
+  if (ool)
+    return buildOolRequest(task, r, dest, replyPort, replyDisposition, serialized, size, rcvSize);
   const buf = takeBuffer(rcvSize);
   writeRequest(buf, r, dest, replyPort, replyDisposition, serialized, NO_OOL, size);
   return { buf, size, rcvSize, temps: NO_TEMPS };
@@ -189,7 +201,10 @@ function writeRequest(
   if (serialized.length > 0) writeFields(buf, serialized, ool);
   const complex = needsComplex(r.request, serialized) ? MACH_MSGH_BITS_COMPLEX : 0;
   writeHeader(buf, {
-    bits: (MACH_MSGH_BITS(r.requestDisposition, replyPort === MACH_PORT_NULL ? 0 : replyDisposition) | complex) >>> 0,
+    bits:
+      (MACH_MSGH_BITS(r.requestDisposition, replyPort === MACH_PORT_NULL ? 0 : replyDisposition) |
+        complex) >>>
+      0,
     size,
     remote: dest,
     local: replyPort,
@@ -203,13 +218,29 @@ async function freeTemps(task: TaskApi, temps: readonly number[]): Promise<void>
 }
 
 /** A simpleroutine: the request is sent, nothing comes back. Returns mach_msg's code. */
-export async function migSend(task: TaskApi, r: MigRoutineSpec, dest: number, values: MigValues, options: MigCallOptions = {}): Promise<kern_return_t> {
+export async function migSend(
+  task: TaskApi,
+  r: MigRoutineSpec,
+  dest: number,
+  values: MigValues,
+  options: MigCallOptions = {},
+): Promise<kern_return_t> {
   const replyPort = (values["@reply"] as number | undefined) ?? MACH_PORT_NULL;
   let built = buildRequest(task, r, dest, replyPort, r.userReplyDisposition ?? 0, values);
   if (isPromiseLike(built)) built = await built;
   if (typeof built === "number") return built;
-  const option = MACH_SEND_MSG | (options.timeout !== undefined ? MACH_SEND_TIMEOUT : 0) | (options.msgOption ?? 0);
-  const kr = await task.mach_msg(built.buf, option, built.size, 0, MACH_PORT_NULL, options.timeout ?? 0);
+  const option =
+    MACH_SEND_MSG |
+    (options.timeout !== undefined ? MACH_SEND_TIMEOUT : 0) |
+    (options.msgOption ?? 0);
+  const kr = await task.mach_msg(
+    built.buf,
+    option,
+    built.size,
+    0,
+    MACH_PORT_NULL,
+    options.timeout ?? 0,
+  );
   giveBuffer(built.buf);
   if (built.temps.length > 0) await freeTemps(task, built.temps);
   return kr;
@@ -244,7 +275,10 @@ export async function migCall(
       replyPort = got.name;
     }
   }
-  const disposition = userReply !== undefined ? (r.userReplyDisposition ?? MACH_MSG_TYPE_MAKE_SEND_ONCE) : MACH_MSG_TYPE_MAKE_SEND_ONCE;
+  const disposition =
+    userReply !== undefined
+      ? (r.userReplyDisposition ?? MACH_MSG_TYPE_MAKE_SEND_ONCE)
+      : MACH_MSG_TYPE_MAKE_SEND_ONCE;
   let built = buildRequest(task, r, dest, replyPort, disposition, values);
   if (isPromiseLike(built)) built = await built;
   if (typeof built === "number") {
@@ -252,9 +286,17 @@ export async function migCall(
     return { ok: false, code: built };
   }
   const timed = options.timeout !== undefined;
-  const option = MACH_SEND_MSG | MACH_RCV_MSG | (timed ? MACH_RCV_TIMEOUT : 0) | (options.msgOption ?? 0);
+  const option =
+    MACH_SEND_MSG | MACH_RCV_MSG | (timed ? MACH_RCV_TIMEOUT : 0) | (options.msgOption ?? 0);
   const { buf } = built;
-  const mr = await task.mach_msg(buf, option, built.size, built.rcvSize, replyPort, options.timeout ?? 0);
+  const mr = await task.mach_msg(
+    buf,
+    option,
+    built.size,
+    built.rcvSize,
+    replyPort,
+    options.timeout ?? 0,
+  );
   if (built.temps.length > 0) await freeTemps(task, built.temps);
   let out: MigResult<MigValues>;
   try {
@@ -285,13 +327,20 @@ function checkReply(
   if (id !== r.id + 100) return mismatchedReply(task, userReply, replyPort, buf, id);
   if (userReply === undefined) mig_put_reply_port(task, replyPort);
   const out = decodeReply(task, buf, reply, r.countInOut ? limitsOf(r, values) : undefined);
-  if (isPromiseLike(out)) return out.then((o) => (o.ok ? o : destroyMessage(task, buf).then(() => o)));
+  if (isPromiseLike(out))
+    return out.then((o) => (o.ok ? o : destroyMessage(task, buf).then(() => o)));
   if (!out.ok) return destroyMessage(task, buf).then(() => out);
   return out;
 }
 
 /** A reply of another id: a send-once notification (the server died) or a stray message. */
-async function mismatchedReply(task: TaskApi, userReply: number | undefined, replyPort: number, buf: Uint8Array, id: number): Promise<MigResult<MigValues>> {
+async function mismatchedReply(
+  task: TaskApi,
+  userReply: number | undefined,
+  replyPort: number,
+  buf: Uint8Array,
+  id: number,
+): Promise<MigResult<MigValues>> {
   await destroyMessage(task, buf);
   if (id === MACH_NOTIFY_SEND_ONCE) {
     if (userReply === undefined) mig_put_reply_port(task, replyPort);
@@ -341,8 +390,10 @@ function decodeReply(
   if (size < MIG_REPLY_HEADER_SIZE || size > buf.length) return { ok: false, code: MIG_TYPE_ERROR };
   if (readU32(buf, 32) !== RETCODE_TYPE) return { ok: false, code: MIG_TYPE_ERROR };
   const retCode = readU32(buf, 36) | 0;
-  if (retCode !== KERN_SUCCESS && size === MIG_REPLY_HEADER_SIZE && simple) return { ok: false, code: retCode };
-  if ((complex === "yes" && simple) || (complex === "no" && !simple)) return { ok: false, code: MIG_TYPE_ERROR };
+  if (retCode !== KERN_SUCCESS && size === MIG_REPLY_HEADER_SIZE && simple)
+    return { ok: false, code: retCode };
+  if ((complex === "yes" && simple) || (complex === "no" && !simple))
+    return { ok: false, code: MIG_TYPE_ERROR };
   if (retCode !== KERN_SUCCESS) return { ok: false, code: retCode };
   const fields = replyBodyFields(reply);
   if (fields.length === 0 && size === MIG_REPLY_HEADER_SIZE) return NOTHING_OUT;

@@ -195,7 +195,8 @@ export function serializeField(
     const first = (list[0] as PolyRight | undefined) ?? undefined;
     name = first ? first.disposition : f.sendName === -1 ? 0 : f.sendName;
   }
-  for (let i = 0; i < number; i++) if (!writeElement(data, i * per, f, list[i])) return KERN_INVALID_ARGUMENT;
+  for (let i = 0; i < number; i++)
+    if (!writeElement(data, i * per, f, list[i])) return KERN_INVALID_ARGUMENT;
   return { field: f, name, number, data, inline: f.inline ?? number <= f.number };
 }
 
@@ -232,7 +233,13 @@ export function writeFields(
   let off = start;
   for (const s of fields) {
     const f = s.field;
-    const t = { name: s.name, size: f.size, number: s.number, inline: s.inline, deallocate: !s.inline && f.dealloc };
+    const t = {
+      name: s.name,
+      size: f.size,
+      number: s.number,
+      inline: s.inline,
+      deallocate: !s.inline && f.dealloc,
+    };
     if (f.longform) {
       writeU32(buf, off, packShortType({ ...t, name: 0, size: 0, number: 0 }, true));
       buf[off + 4] = s.name & 0xff;
@@ -297,7 +304,13 @@ export function deserialize(f: MigField, data: Uint8Array, number: number, name:
   if (isByteArray(f)) return freshCopy(data);
   if (f.shape === "scalar") return readElement(data, 0, f, name);
   const per = elemBytes(f);
-  if (f.shape === "tuple" || f.elem === "bool" || f.elem === "poly" || f.elem === "port" || f.elem === "name") {
+  if (
+    f.shape === "tuple" ||
+    f.elem === "bool" ||
+    f.elem === "poly" ||
+    f.elem === "port" ||
+    f.elem === "name"
+  ) {
     const out: unknown[] = [];
     for (let i = 0; i < number; i++) out.push(readElement(data, i * per, f, name));
     return out;
@@ -400,7 +413,9 @@ export function decodeFields(
   if (off !== size) return bad;
   if (tooLarge) return { ok: false, tooLarge: true };
   const oolList = oolAddresses ?? NO_ADDRESSES;
-  return mapped ? { ok: true, values, oolAddresses: oolList, mapped } : { ok: true, values, oolAddresses: oolList };
+  return mapped
+    ? { ok: true, values, oolAddresses: oolList, mapped }
+    : { ok: true, values, oolAddresses: oolList };
 }
 
 const NO_ADDRESSES: readonly number[] = Object.freeze([]);

@@ -16,8 +16,10 @@ import type { TaskApi } from "../task-api.js";
 /** Gives up one right held under `name`, as the type names it (received or moved). */
 async function release(task: TaskApi, name: number, type: number): Promise<void> {
   if (!MACH_PORT_VALID(name)) return;
-  if (type === MACH_MSG_TYPE_MOVE_RECEIVE) await task.mach_port_mod_refs(name, MACH_PORT_RIGHT_RECEIVE, -1);
-  else if (type === MACH_MSG_TYPE_MOVE_SEND || type === MACH_MSG_TYPE_MOVE_SEND_ONCE) await task.mach_port_deallocate(name);
+  if (type === MACH_MSG_TYPE_MOVE_RECEIVE)
+    await task.mach_port_mod_refs(name, MACH_PORT_RIGHT_RECEIVE, -1);
+  else if (type === MACH_MSG_TYPE_MOVE_SEND || type === MACH_MSG_TYPE_MOVE_SEND_ONCE)
+    await task.mach_port_deallocate(name);
 }
 
 /**
@@ -43,7 +45,10 @@ export async function destroyMessage(
   const parsed = parseBody(msg, size);
   if (!parsed.ok) return;
   for (const it of parsed.items) {
-    const isRight = it.name === MACH_MSG_TYPE_MOVE_RECEIVE || it.name === MACH_MSG_TYPE_MOVE_SEND || it.name === MACH_MSG_TYPE_MOVE_SEND_ONCE;
+    const isRight =
+      it.name === MACH_MSG_TYPE_MOVE_RECEIVE ||
+      it.name === MACH_MSG_TYPE_MOVE_SEND ||
+      it.name === MACH_MSG_TYPE_MOVE_SEND_ONCE;
     if (it.inline) {
       if (!isRight) continue;
       const dv = new DataView(msg.buffer, msg.byteOffset + it.dataOffset, it.number * 4);

@@ -1,6 +1,14 @@
 // The MIG runtime generated stubs import: message specs, branded rights, the client call
 // (migCall/migSend), the server demux (MigDemux, mach_msg_server) and the MIG_* return codes.
-export type { MigComplex, MigElement, MigField, MigMessageSpec, MigRoutineSpec, MigShape, MigSubsystemSpec } from "./spec.js";
+export type {
+  MigComplex,
+  MigElement,
+  MigField,
+  MigMessageSpec,
+  MigRoutineSpec,
+  MigShape,
+  MigSubsystemSpec,
+} from "./spec.js";
 export { migField, migMessage } from "./spec.js";
 export type { MigValues } from "./codec.js";
 export { mig_deallocate, oolDelivery, setOolDelivery, type OolDelivery } from "./ool-delivery.js";

@@ -14,11 +14,35 @@ import {
   MIG_REMOTE_ERROR,
   type kern_return_t,
 } from "../kern-return.js";
-import { parseBody, readHeader, readPointer, writeHeader, writeU32, type MachMsgHeader } from "../message.js";
-import { MACH_MSG_TYPE_PORT_ANY, MACH_MSGH_BITS, MACH_MSGH_BITS_COMPLEX, MACH_MSGH_BITS_REMOTE, MACH_PORT_NULL, MACH_RCV_MSG, MACH_RCV_TIMEOUT, MACH_SEND_MSG } from "../msg-type.js";
+import {
+  parseBody,
+  readHeader,
+  readPointer,
+  writeHeader,
+  writeU32,
+  type MachMsgHeader,
+} from "../message.js";
+import {
+  MACH_MSG_TYPE_PORT_ANY,
+  MACH_MSGH_BITS,
+  MACH_MSGH_BITS_COMPLEX,
+  MACH_MSGH_BITS_REMOTE,
+  MACH_PORT_NULL,
+  MACH_RCV_MSG,
+  MACH_RCV_TIMEOUT,
+  MACH_SEND_MSG,
+} from "../msg-type.js";
 import type { TaskApi } from "../task-api.js";
 import { forgetRegion, lendRegion, mig_deallocate, oolDelivery } from "./ool-delivery.js";
-import { decodeFields, fieldWireSize, needsComplex, serializeField, writeFields, type MigValues, type SerializedField } from "./codec.js";
+import {
+  decodeFields,
+  fieldWireSize,
+  needsComplex,
+  serializeField,
+  writeFields,
+  type MigValues,
+  type SerializedField,
+} from "./codec.js";
 import { MIG_REPLY_HEADER_SIZE } from "./client.js";
 import { destroyMessage } from "./destroy.js";
 import type { SendOnceRight } from "./rights.js";
@@ -50,7 +74,10 @@ export interface MigRequestInfo {
 export interface MigServerRoutine {
   readonly spec: MigRoutineSpec;
   /** Calls the implementation with decoded arguments; returns out arguments or a return code. */
-  readonly invoke: (args: MigValues, info: MigRequestInfo) => MaybePromise<MigValues | kern_return_t>;
+  readonly invoke: (
+    args: MigValues,
+    info: MigRequestInfo,
+  ) => MaybePromise<MigValues | kern_return_t>;
 }
 
 /** A subsystem's server: its id range and routines by slot (undefined for a skipped slot). */
@@ -84,7 +111,13 @@ function isPromiseLike<T>(v: MaybePromise<T>): v is Promise<T> {
 }
 
 /** The reply header and RetCode (mig_reply_header_t) for request `req`, written into `buf`. */
-function writeReplyHeader(buf: Uint8Array, req: MachMsgHeader, size: number, complex: number, code: kern_return_t): void {
+function writeReplyHeader(
+  buf: Uint8Array,
+  req: MachMsgHeader,
+  size: number,
+  complex: number,
+  code: kern_return_t,
+): void {
   writeHeader(buf, {
     bits: (MACH_MSGH_BITS(MACH_MSGH_BITS_REMOTE(req.bits), 0) | complex) >>> 0,
     size,
@@ -98,7 +131,8 @@ function writeReplyHeader(buf: Uint8Array, req: MachMsgHeader, size: number, com
 }
 
 function errorReply(req: MachMsgHeader, code: kern_return_t, into?: Uint8Array): EncodedReply {
-  const buf = into && into.length >= MIG_REPLY_HEADER_SIZE ? into : new Uint8Array(MIG_REPLY_HEADER_SIZE);
+  const buf =
+    into && into.length >= MIG_REPLY_HEADER_SIZE ? into : new Uint8Array(MIG_REPLY_HEADER_SIZE);
   writeReplyHeader(buf, req, MIG_REPLY_HEADER_SIZE, 0, code);
   return { buf, size: MIG_REPLY_HEADER_SIZE, temps: NO_TEMPS };
 }
@@ -252,7 +286,8 @@ export class MigDemux {
   constructor(...servers: MigSubsystemServer[]) {
     this.servers = servers;
     let max = MIG_REPLY_HEADER_SIZE;
-    for (const s of servers) for (const r of s.routines) if (r) max = Math.max(max, r.spec.request.maxSize);
+    for (const s of servers)
+      for (const r of s.routines) if (r) max = Math.max(max, r.spec.request.maxSize);
     this.maxRequestSize = max;
   }
 
@@ -286,7 +321,11 @@ export class MigDemux {
     const spec = routine.spec;
     const complexBit = (h.bits & MACH_MSGH_BITS_COMPLEX) !== 0;
     const size = Math.min(h.size, msg.length);
-    if ((spec.request.complex === "yes" && !complexBit) || (spec.request.complex === "no" && complexBit) || h.size > msg.length) {
+    if (
+      (spec.request.complex === "yes" && !complexBit) ||
+      (spec.request.complex === "no" && complexBit) ||
+      h.size > msg.length
+    ) {
       return refuse(task, msg, h, MIG_BAD_ARGUMENTS);
     }
     let d: ReturnType<typeof decodeFields>;
@@ -303,7 +342,8 @@ export class MigDemux {
     if (lent) for (const [view, address] of lent) lendRegion(task, view, address);
     if (d.oolAddresses.length === 0) {
       const handled = invokeRoutine(task, routine, h, d.values, replyBuf);
-      if (isPromiseLike(handled)) return handled.then((hd) => settle(task, msg, NO_TEMPS, lent, hd));
+      if (isPromiseLike(handled))
+        return handled.then((hd) => settle(task, msg, NO_TEMPS, lent, hd));
       return settle(task, msg, NO_TEMPS, lent, handled);
     }
     // The routine has copies: data regions go back before it runs; regions of port names stay
@@ -360,7 +400,12 @@ function regionOf(task: TaskApi): (addr: number, length: number) => Uint8Array |
 }
 
 /** A refused request: its rights are destroyed and an error reply goes back if one can. */
-async function refuse(task: TaskApi, msg: Uint8Array, h: MachMsgHeader, code: kern_return_t): Promise<Handled> {
+async function refuse(
+  task: TaskApi,
+  msg: Uint8Array,
+  h: MachMsgHeader,
+  code: kern_return_t,
+): Promise<Handled> {
   await destroyMessage(task, msg, { header: false });
   return { code, reply: h.remote !== MACH_PORT_NULL ? errorReply(h, code) : null };
 }
@@ -377,7 +422,10 @@ function invokeRoutine(
   args["@request"] = h.local;
   args["@seqno"] = h.seqno;
   const replyTo = h.remote;
-  const reply = spec.reply && replyTo !== MACH_PORT_NULL ? new RequestReply(task, spec, h, replyTo as SendOnceRight) : undefined;
+  const reply =
+    spec.reply && replyTo !== MACH_PORT_NULL
+      ? new RequestReply(task, spec, h, replyTo as SendOnceRight)
+      : undefined;
   if (reply) args["@reply"] = reply;
   let result: MaybePromise<MigValues | kern_return_t>;
   try {
@@ -407,17 +455,28 @@ function afterInvoke(
   if (result === MIG_NO_REPLY) return { code: MIG_NO_REPLY, reply: null };
   const code = typeof result === "number" ? result : KERN_SUCCESS;
   if (!reply) {
-    const done: Handled = code === KERN_SUCCESS ? { code, reply: null } : { code, reply: null, refused: true };
+    const done: Handled =
+      code === KERN_SUCCESS ? { code, reply: null } : { code, reply: null, refused: true };
     // A simpleroutine sent with a reply right anyway: nobody will answer it, so release it.
-    if (!spec.reply && h.remote !== MACH_PORT_NULL) return task.mach_port_deallocate(h.remote).then(() => done);
+    if (!spec.reply && h.remote !== MACH_PORT_NULL)
+      return task.mach_port_deallocate(h.remote).then(() => done);
     return done;
   }
   // The handler answered through its reply port already: what the request carried is its own.
-  if (reply.replied) return { code: typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1) ? result : KERN_SUCCESS, reply: null };
+  if (reply.replied)
+    return {
+      code:
+        typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1)
+          ? result
+          : KERN_SUCCESS,
+      reply: null,
+    };
   reply.replied = true;
   if (typeof result === "number" && (result !== KERN_SUCCESS || spec.reply!.fields.length > 1)) {
     const failed = errorReply(h, result === KERN_SUCCESS ? MIG_BAD_ARGUMENTS : result, replyBuf);
-    return result === KERN_SUCCESS ? { code: result, reply: failed } : { code: result, reply: failed, refused: true };
+    return result === KERN_SUCCESS
+      ? { code: result, reply: failed }
+      : { code: result, reply: failed, refused: true };
   }
   const enc = encodeReply(task, spec, h, typeof result === "number" ? NO_VALUES : result, replyBuf);
   if (isPromiseLike(enc)) return enc.then((e) => encoded(h, e, replyBuf));
@@ -428,7 +487,11 @@ function afterInvoke(
 const NO_VALUES: MigValues = Object.freeze({});
 
 /** The outcome of a successful routine: its encoded reply, or an error reply if encoding failed. */
-function encoded(h: MachMsgHeader, e: EncodedReply | kern_return_t, replyBuf: Uint8Array | undefined): Handled {
+function encoded(
+  h: MachMsgHeader,
+  e: EncodedReply | kern_return_t,
+  replyBuf: Uint8Array | undefined,
+): Handled {
   return { code: KERN_SUCCESS, reply: typeof e === "number" ? errorReply(h, e, replyBuf) : e };
 }
 
@@ -440,7 +503,12 @@ function isSendError(kr: kern_return_t): boolean {
 /** mach_msg_server: receives on `port` (a receive right or a port set) and dispatches until the
  * port goes away; returns the receive error that ended the loop. As GNU's, it sends each reply
  * and receives the next request in one mach_msg, and reuses its two buffers. */
-export async function mach_msg_server(task: TaskApi, demux: MigDemux, port: number, options: { readonly bufferSize?: number } = {}): Promise<kern_return_t> {
+export async function mach_msg_server(
+  task: TaskApi,
+  demux: MigDemux,
+  port: number,
+  options: { readonly bufferSize?: number } = {},
+): Promise<kern_return_t> {
   const size = Math.max(options.bufferSize ?? 0, demux.maxRequestSize, 8192);
   let req = new Uint8Array(size);
   let spare = new Uint8Array(size);
@@ -478,10 +546,22 @@ export async function mach_msg_server(task: TaskApi, demux: MigDemux, port: numb
 }
 
 /** Handles exactly one request on `port` (for tests and hand-driven loops). */
-export async function mach_msg_server_once(task: TaskApi, demux: MigDemux, port: number, timeout?: number): Promise<kern_return_t> {
+export async function mach_msg_server_once(
+  task: TaskApi,
+  demux: MigDemux,
+  port: number,
+  timeout?: number,
+): Promise<kern_return_t> {
   const size = Math.max(demux.maxRequestSize, 8192);
   const buf = new Uint8Array(size);
-  const kr = await task.mach_msg(buf, MACH_RCV_MSG | (timeout !== undefined ? MACH_RCV_TIMEOUT : 0), 0, size, port, timeout ?? 0);
+  const kr = await task.mach_msg(
+    buf,
+    MACH_RCV_MSG | (timeout !== undefined ? MACH_RCV_TIMEOUT : 0),
+    0,
+    size,
+    port,
+    timeout ?? 0,
+  );
   if (kr !== MACH_MSG_SUCCESS) return kr;
   return demux.dispatch(task, buf);
 }

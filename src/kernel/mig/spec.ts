@@ -89,6 +89,11 @@ export function migField(
 }
 
 /** A message description, in the compact form generated tables use. */
-export function migMessage(size: number, maxSize: number, complex: MigComplex, fields: readonly MigField[]): MigMessageSpec {
+export function migMessage(
+  size: number,
+  maxSize: number,
+  complex: MigComplex,
+  fields: readonly MigField[],
+): MigMessageSpec {
   return { size, maxSize, complex, fields };
 }
