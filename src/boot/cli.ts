@@ -1,5 +1,5 @@
-// The `tsmach` command: `boot` (the whole chain on a machine), devread/devwrite, lspci, acpi
-// tables, and `interfaces`, which compiles every defs/*.defs and summarizes the interfaces.
+// The `tsmach` command: `boot` (the whole chain on a machine), devread/devwrite, ps/portinfo,
+// lspci, acpi tables, and `interfaces`, which summarizes the interfaces of every defs/*.defs.
 import { relative } from "node:path";
 import { Command, CommanderError } from "commander";
 import { DiagnosticSink } from "../../mig/diagnostics.js";
@@ -17,6 +17,7 @@ import { printReport } from "../../mig/cli/report.js";
 import { join } from "node:path";
 import { registerDriverCommands } from "./driver-commands.js";
 import { registerDiskCommands } from "./disk-commands.js";
+import { registerInspectCommands } from "./inspect-commands.js";
 
 /** One interface found in defs/: its subsystem and routines (skips are not routines). */
 export interface InterfaceSummary {
@@ -91,6 +92,7 @@ export async function main(argv: string[], io: CliIO = processIO, root?: string)
       });
     registerDriverCommands(program, io, (c) => (code = c));
     registerDiskCommands(program, io, (c) => (code = c));
+    registerInspectCommands(program, io, (c) => (code = c));
     if (argv.length === 0) {
       io.stderr(program.helpInformation());
       return EXIT_USAGE;

@@ -32,18 +32,39 @@ export function dataDir(): string | undefined {
   return root ? join(root, "data") : undefined;
 }
 
-interface MachineFlags {
+export interface MachineFlags {
   machine: string;
   disk?: string;
 }
 
-function machineOf(flags: MachineFlags, io: CliIO, cmd: string): MachineKind | undefined {
+export function machineOf(flags: MachineFlags, io: CliIO, cmd: string): MachineKind | undefined {
   if ((MACHINE_KINDS as readonly string[]).includes(flags.machine))
     return flags.machine as MachineKind;
   io.stderr(
     `tsmach ${cmd}: unknown machine '${flags.machine}' (expected ${MACHINE_KINDS.join(" or ")})\n`,
   );
   return undefined;
+}
+
+/**
+ * The disk image a command boots with: --disk, else the built-in default (made on first use,
+ * said on stdout). A number is the exit code of a failure, already reported.
+ */
+export function diskOrDefault(io: CliIO, cmd: string, disk: string | undefined): string | number {
+  if (disk) return disk;
+  const dir = dataDir();
+  if (!dir) {
+    io.stderr(`tsmach ${cmd}: cannot find the tsmach package root for the data folder\n`);
+    return EXIT_USAGE;
+  }
+  const d = ensureDefaultDisk(dir);
+  if (!d.ok) {
+    io.stderr(`tsmach ${cmd}: ${d.error}\n`);
+    return EXIT_INPUT_ERRORS;
+  }
+  if (d.created)
+    io.stdout(`tsmach: created the default disk ${d.path} (64 MiB, MBR, 2 partitions)\n`);
+  return d.path;
 }
 
 /** A non-negative integer argument, or undefined (with a message) for anything else. */
@@ -93,22 +114,8 @@ async function showDisks(sys: BootedSystem, say: (line: string) => void): Promis
 async function boot(io: CliIO, flags: MachineFlags): Promise<number> {
   const machine = machineOf(flags, io, "boot");
   if (!machine) return EXIT_USAGE;
-  let disk = flags.disk;
-  if (!disk) {
-    const dir = dataDir();
-    if (!dir) {
-      io.stderr("tsmach boot: cannot find the tsmach package root for the data folder\n");
-      return EXIT_USAGE;
-    }
-    const d = ensureDefaultDisk(dir);
-    if (!d.ok) {
-      io.stderr(`tsmach boot: ${d.error}\n`);
-      return EXIT_INPUT_ERRORS;
-    }
-    if (d.created)
-      io.stdout(`tsmach: created the default disk ${d.path} (64 MiB, MBR, 2 partitions)\n`);
-    disk = d.path;
-  }
+  const disk = diskOrDefault(io, "boot", flags.disk);
+  if (typeof disk === "number") return disk;
   const say = (line: string) => io.stdout(line + "\n");
   const sys = await bootSystem({ machine, disk, log: say });
   if (!sys.ok) {
@@ -162,6 +169,13 @@ async function withDevice(
   }
 }
 
+/** --machine for the commands that boot the chain (sim by default). */
+export const bootMachineOption = (): Option =>
+  new Option(
+    "--machine <kind>",
+    "the machine: sim (simulated PC) or qemu (QEMU q35 over qtest)",
+  ).default("sim");
+
 /** How much devread asks for and writes out at a time. */
 const DEVREAD_PIECE = 1 << 20;
 
@@ -171,11 +185,7 @@ export function registerDiskCommands(
   io: DiskCommandIO,
   setCode: (code: number) => void,
 ): void {
-  const machineOption = () =>
-    new Option(
-      "--machine <kind>",
-      "the machine: sim (simulated PC) or qemu (QEMU q35 over qtest)",
-    ).default("sim");
+  const machineOption = bootMachineOption;
   program
     .command("boot")
     .description("boot kernel → pci-arbiter → acpi → rumpdisk → a client and show the disks")

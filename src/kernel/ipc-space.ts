@@ -143,10 +143,12 @@ export interface SpaceSnapshotEntry {
   urefs: number;
 }
 
-let nextSpaceId = 1;
-
 export class IpcSpace {
-  readonly id = nextSpaceId++;
+  /**
+   * The number of the task whose space this is, as ps and portinfo show it: a kernel numbers
+   * its tasks 1, 2, ... in the order it makes them (0 for a space outside any kernel).
+   */
+  id = 0;
   active = true;
   readonly entries = new EntryTable();
   /**

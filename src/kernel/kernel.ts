@@ -38,6 +38,8 @@ export class Kernel {
   private pool: ShmPool | null = null;
   private server: SyscallServer | null = null;
   private nextOwner = 2;
+  /** Tasks made so far: the last task number given. */
+  private taskCount = 0;
 
   constructor(private readonly options: KernelOptions = {}) {}
 
@@ -68,6 +70,8 @@ export class Kernel {
         mappings: this.mappings,
       });
     const task = new Task(name, this.ports, new PoolVm(pool, this.nextOwner++), this.mappings);
+    task.mode = "isolated";
+    task.space.id = ++this.taskCount;
     this.tasks.add(task);
     task.onDeath(() => this.tasks.delete(task));
     const args = options.prepare ? options.prepare(task) : options.args;
@@ -83,6 +87,7 @@ export class Kernel {
   /** A new in-thread task with an empty space. */
   createTask(name: string): Task {
     const t = new Task(name, this.ports, new VmMap(() => this.pool), this.mappings);
+    t.space.id = ++this.taskCount;
     this.tasks.add(t);
     t.onDeath(() => this.tasks.delete(t));
     return t;

@@ -44,6 +44,8 @@ export class Task implements TaskApi, MsgContext {
   readonly mappings: MappingTable;
   readonly pending = new PendingCalls();
   state: TaskState = "running";
+  /** How the task runs: on the kernel's event loop, or in a worker thread of its own. */
+  mode: "in-thread" | "isolated" = "in-thread";
   /** Why the task died (killed, threw, worker exit). */
   deathReason = "";
   private readonly deathListeners: ((reason: string) => void)[] = [];

@@ -1,0 +1,104 @@
+// `tsmach ps` and `tsmach portinfo` on the booted chain: the servers show as isolated tasks with
+// their rights, a task's send rights lead to the server they name, and bad arguments are refused.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../src/boot/cli.js";
+import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";
+
+async function tsmach(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(args, {
+    stdout: (t: string) => (out += t),
+    stderr: (t: string) => (err += t),
+  } as Parameters<typeof main>[1]);
+  return { code, out, err };
+}
+
+describe("tsmach ps and portinfo on the simulated PC", () => {
+  let img: PartitionedImage;
+  beforeAll(() => {
+    img = mbrImage(4096);
+  });
+  afterAll(() => img.cleanup());
+
+  it("ps lists the chain's tasks, the servers isolated, with counts of their rights", async () => {
+    const r = await tsmach(["ps", "--disk", img.path]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const [header, ...rows] = r.out.trimEnd().split("\n");
+    expect(header!.split(/\s+/).filter(Boolean)).toEqual([
+      "TASK",
+      "NAME",
+      "MODE",
+      "NAMES",
+      "RECV",
+      "SEND",
+      "ONCE",
+      "SETS",
+      "DEAD",
+      "MSGS",
+    ]);
+    const cells = rows.map((l) => l.trim().split(/\s+/));
+    const byName = new Map(cells.map((c) => [c[1]!, c]));
+    for (const server of ["pci-arbiter", "acpi", "rumpdisk"]) {
+      const c = byName.get(server);
+      expect(c, server).toBeDefined();
+      expect(c![2]).toBe("isolated");
+      // Each serves on a port set, holds receive rights and sends to the task before it.
+      const [names, recv, send, , sets] = c!.slice(3).map(Number);
+      expect(recv, server).toBeGreaterThan(0);
+      expect(send, server).toBeGreaterThan(0);
+      expect(sets, server).toBe(1);
+      expect(names, server).toBeGreaterThanOrEqual(recv! + sets!);
+    }
+    expect(byName.get("client")?.[2]).toBe("in-thread");
+    // Numbered by the kernel in the order it made them: itself first, the client last.
+    const ids = cells.map((c) => Number(c[0]));
+    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(cells[0]![1]).toBe("kernel");
+    expect(cells.at(-1)![1]).toBe("client");
+  }, 60_000);
+
+  it("portinfo -v shows rumpdisk's rights: its set, and send rights to the servers before it", async () => {
+    const ps = await tsmach(["ps", "--disk", img.path]);
+    const row = ps.out.split("\n").find((l) => / rumpdisk /.test(l))!;
+    const id = row.trim().split(/\s+/)[0]!;
+    for (const which of ["rumpdisk", id]) {
+      const r = await tsmach(["portinfo", "-v", "--disk", img.path, which]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      const [title, ...lines] = r.out.trimEnd().split("\n");
+      expect(title).toBe(`rumpdisk (task ${id}, isolated): ${lines.length} names`);
+      const set = lines.find((l) => /: port-set \(members /.test(l))!;
+      expect(set).toBeDefined();
+      const setName = Number(set.split(":")[0]);
+      const members = set
+        .replace(/.*members ([\d, ]+)\).*/, "$1")
+        .split(", ")
+        .map(Number);
+      for (const m of members) {
+        const line = lines.find((l) => Number(l.split(":")[0]) === m);
+        expect(line, `member ${m}`).toMatch(new RegExp(`: receive \\(in set ${setName}, `));
+      }
+      expect(
+        lines.some((l) => /: send \(refs \d+, to pci-arbiter \(task \d+\) \d+\)/.test(l)),
+      ).toBe(true);
+      expect(lines.some((l) => /: send \(refs \d+, to acpi \(task \d+\) \d+\)/.test(l))).toBe(true);
+      const names = lines.map((l) => Number(l.split(":")[0]));
+      expect(names).toEqual([...names].sort((a, b) => a - b));
+    }
+  }, 60_000);
+
+  it("refuses a task that does not exist and a missing argument, with messages", async () => {
+    const r = await tsmach(["portinfo", "--disk", img.path, "9999"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/no task '9999' \(the tasks are: .*rumpdisk/);
+    expect(r.out).toBe("");
+    const m = await tsmach(["portinfo", "--disk", img.path]);
+    expect(m.code).toBe(2);
+    expect(m.err).toContain("missing required argument 'task'");
+    const k = await tsmach(["ps", "--machine", "pdp11", "--disk", img.path]);
+    expect(k.code).toBe(2);
+    expect(k.err).toContain("unknown machine 'pdp11'");
+  }, 60_000);
+});
