@@ -44,7 +44,8 @@ interface Report {
   reply: Uint8Array;
 }
 
-async function setup(lanesOn = true) {
+/** `spinMicros`: how long each task's waits spin before sleeping (the runtime's default if unset). */
+async function setup(lanesOn = true, spinMicros?: number) {
   const saved = process.env.TSMACH_FAST_LANES;
   process.env.TSMACH_FAST_LANES = lanesOn ? "1" : "0";
   const kernel = new Kernel();
@@ -57,7 +58,10 @@ async function setup(lanesOn = true) {
     module: string,
     prepare: (t: ReturnType<Kernel["createTask"]>) => unknown,
   ) => {
-    const r = kernel.spawnTask(name, fixture(module), { prepare });
+    const r = kernel.spawnTask(name, fixture(module), {
+      prepare,
+      ...(spinMicros !== undefined ? { spinMicros } : {}),
+    });
     if (!r.ok) throw new Error(r.error);
     handles.push(r.handle);
     return r.handle;
@@ -579,10 +583,22 @@ describe("fast RPC lanes between isolated tasks", () => {
     await settled(kernel, b);
   });
 
-  it("park both tasks while idle", async () => {
+  it("carry RPCs when neither task spins: each wait sleeps, and each message wakes it", async () => {
+    // A consumer marks the slot it waits on as watched (its producer then skips the bell), even
+    // before its wait begins; with no spin at all it goes straight to sleep, so it must unmark
+    // first and look again, or a message posted in between would never wake it.
+    const { command } = await setup(true, 0);
+    const w = await warmUp(command);
+    const r = await command(CMD_RPC, [100, 10, 1]);
+    expect(r.code).toBe(0);
+    expect(r.sum).toBe(2 * ((100 * 101) / 2));
+    expect(r.sent).toBe(w.sent + 100);
+  });
+
+  it("park both tasks while idle, and wake them for the next call", async () => {
     const { command } = await setup();
     await warmUp(command);
-    await command(CMD_RPC, [200, 10, 1]);
+    const before = await command(CMD_RPC, [200, 10, 1]);
     await new Promise((r) => setTimeout(r, 100));
     const u0 = process.cpuUsage();
     const t0 = performance.now();
@@ -591,5 +607,11 @@ describe("fast RPC lanes between isolated tasks", () => {
     const ms = performance.now() - t0;
     // Idle: well under one core's worth for the whole process (both workers and the kernel).
     expect((used.user + used.system) / 1000 / ms).toBeLessThan(0.3);
+    // Each side caught its last message spinning and kept that slot marked watched; it must have
+    // unmarked it before sleeping, or this request and its reply would come with no ring.
+    const after = await command(CMD_RPC, [20, 10, 1]);
+    expect(after.code).toBe(0);
+    expect(after.sum).toBe(2 * ((20 * 21) / 2));
+    expect(after.sent).toBe(before.sent + 20);
   });
 });
