@@ -251,9 +251,26 @@ export async function openCrossTask(
 export async function kernelRpcResults(
   options: { runs?: number; warmup?: number } = {},
 ): Promise<BenchResult[]> {
-  // The bare shared-memory peer's idle side spins between its samples and takes a core from
-  // whatever is sampled beside it (on 2 cores the in-thread figure triples): it is sampled on
-  // its own first, then closed, and the other peers and ours are interleaved without it.
+  // Sessions that would disturb what they are not the peer of are sampled apart: whatever runs
+  // beside a sample takes the core it needs on this 2-core machine.
+  // - The in-thread figures and their peer (the handler called directly) first, on their own:
+  //   the worker peers' idle sides spin between naps, and the cross-task kernels, postMessage
+  //   and comlink add work and garbage to this thread (in-thread read 1.0-1.1 us beside them,
+  //   0.75-0.85 us without; the direct call was the same either way).
+  // - The bare shared-memory peer's idle side spins between its samples (on 2 cores the
+  //   in-thread figure triples): it is sampled on its own, then closed.
+  // - The cross-task figures then, interleaved with their peers.
+  const local = {
+    inThread: await openInThread(),
+    inThreadMig: await openInThreadMig(),
+    direct: await openDirect(),
+  };
+  let l: Record<keyof typeof local, number[]>;
+  try {
+    l = await interleave(local, options);
+  } finally {
+    await closeAll(local);
+  }
   const { bareShm, ...peers } = await openPeers();
   let bare: number[];
   try {
@@ -262,9 +279,6 @@ export async function kernelRpcResults(
     await bareShm.close();
   }
   const ours = {
-    inThread: await openInThread(),
-    inThreadMig: await openInThreadMig(),
-    direct: await openDirect(),
     cross: await openCrossTask(0, 20000),
     ool4k: await openCrossTask(4096, 5000),
     // 1 MiB round trips reach their steady rate after some thousands (compiled code, learned
@@ -276,13 +290,13 @@ export async function kernelRpcResults(
     const all = { ...s, bareShm: bare };
     const peer = (k: keyof typeof PEER_NAMES) => ({ name: PEER_NAMES[k], samples: all[k] });
     return [
-      benchResult("rpc.null.in-thread", "us", s.inThread, "lower", {
+      benchResult("rpc.null.in-thread", "us", l.inThread, "lower", {
         name: "handler called directly",
-        samples: s.direct,
+        samples: l.direct,
       }),
-      benchResult("rpc.null.in-thread.mig", "us", s.inThreadMig, "lower", {
+      benchResult("rpc.null.in-thread.mig", "us", l.inThreadMig, "lower", {
         name: "handler called directly",
-        samples: s.direct,
+        samples: l.direct,
       }),
       benchResult("rpc.null.cross-task", "us", s.cross, "lower", peer("bareShm")),
       benchResult(
