@@ -65,6 +65,8 @@ export class IsolatedTask {
       sharedBuffers: buffers.port2,
     };
     const spawned = spawnWorker(new URL("./task-worker.js", import.meta.url), {
+      // What a debugger lists the thread as ("[worker 3] tsmach rumpdisk" in chrome://inspect).
+      name: `tsmach ${this.task.name}`,
       workerData: data,
       transferList: [buffers.port2],
       stdout: false,

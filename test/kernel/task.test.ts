@@ -1,6 +1,7 @@
 // Tasks in both modes: isolated tasks serving and calling RPCs through the kernel, out-of-line
 // data through the shared pool, and task death (return, throw, endless loop killed) destroying
 // rights with their notifications while the kernel and other tasks go on.
+import * as inspector from "node:inspector";
 import { afterEach, describe, expect, it } from "vitest";
 import { Kernel } from "../../src/kernel/kernel.js";
 import type { IsolatedTask } from "../../src/kernel/isolated-task.js";
@@ -181,6 +182,35 @@ describe("task death", () => {
     expect(u32At(n.buf, 36)).toBe(1);
     expect(auditKernel(kernel)).toEqual([]);
     expect(kernel.tasks.size).toBe(1);
+  });
+
+  it("an isolated task's thread carries its name, as a debugger lists it", async () => {
+    // The inspector's NodeWorker domain reports each worker thread with its title; it reports
+    // them only while the inspector is open (on a port of this loopback, closed at the end).
+    inspector.open(0, "127.0.0.1", false);
+    const session = new inspector.Session();
+    try {
+      session.connect();
+      const titles: string[] = [];
+      session.on("NodeWorker.attachedToWorker", (m) => titles.push(m.params.workerInfo.title));
+      await new Promise<void>((r) =>
+        session.post("NodeWorker.enable", { waitForDebuggerOnStart: false }, () => r()),
+      );
+      const kernel = new Kernel();
+      const boot = kernel.createTask("boot");
+      const report = await newPort(boot);
+      spawn(kernel, "pci-arbiter", "looper", {
+        prepare: (t) => ({
+          report: kernel.giveRight(boot, report, T.MACH_MSG_TYPE_MAKE_SEND, t).name,
+        }),
+      });
+      expect((await recv(boot, report, { timeout: 20_000 })).header.id).toBe(1);
+      // Other threads may be listed too (tsx runs its module hooks in one); this task's is there.
+      expect(titles.filter((t) => /^\[worker \d+\] tsmach pci-arbiter$/.test(t))).toHaveLength(1);
+    } finally {
+      session.disconnect();
+      inspector.close();
+    }
   });
 
   it("an isolated task that throws dies alone: its ports are destroyed", async () => {
