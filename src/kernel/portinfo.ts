@@ -64,7 +64,7 @@ export interface TaskInfo {
   readonly queued: number;
 }
 
-/** The name `space` holds `port`'s receive right under, or 0. */
+/** The name its receive right is held under (in the receiving task's space), or 0. */
 function receiveName(port: Port): number {
   return port.receiverEntry?.name ?? 0;
 }
