@@ -100,6 +100,16 @@ describe("rights of a request its routine refuses, through generated stubs", () 
     return { sends, moved };
   }
 
+  /** hand(): two of the send rights in-line, the other three out-of-line, and the receive right. */
+  const hand = (fail: number, sends: number[], moved: number) =>
+    mod.hand(
+      client,
+      dest,
+      fail,
+      Uint32Array.from(sends.slice(0, 2)),
+      Uint32Array.from(sends.slice(2)),
+      moved,
+    );
   const srightsOf = (name: number) => client.space.lookup(name)!.port!.srights;
   const serverNames = async () => (await server.mach_port_names()).names.length;
 
@@ -107,14 +117,7 @@ describe("rights of a request its routine refuses, through generated stubs", () 
     const before = await serverNames();
     const { sends, moved } = await ports();
     const movedPort = client.space.lookup(moved)!.port!;
-    const r = await mod.hand(
-      client,
-      dest,
-      1,
-      Uint32Array.from(sends.slice(0, 2)),
-      Uint32Array.from(sends.slice(2)),
-      moved,
-    );
+    const r = await hand(1, sends, moved);
     expect(r).toEqual({ ok: false, code: REFUSED });
     expect(await serverNames()).toBe(before);
     // Each port is back to the one send right its own task holds.
@@ -127,14 +130,7 @@ describe("rights of a request its routine refuses, through generated stubs", () 
   it("a routine that succeeds keeps every right it was given", async () => {
     const before = await serverNames();
     const { sends, moved } = await ports();
-    const r = await mod.hand(
-      client,
-      dest,
-      0,
-      Uint32Array.from(sends.slice(0, 2)),
-      Uint32Array.from(sends.slice(2)),
-      moved,
-    );
+    const r = await hand(0, sends, moved);
     expect(r.ok).toBe(true);
     expect(kept).toHaveLength(6);
     expect(await serverNames()).toBe(before + 6);
