@@ -7,7 +7,7 @@ import type { Task } from "../kernel/task.js";
 import { bootSystem, type BootedSystem } from "./boot-chain.js";
 import { bootMachineOption, diskOrDefault, machineOf, type MachineFlags } from "./disk-commands.js";
 
-type InspectFlags = MachineFlags & { log?: boolean };
+type InspectFlags = MachineFlags & { log?: boolean; json?: boolean };
 
 /** Boots quietly (the log on stderr with --log), runs `use`, then shuts the system down. */
 async function withBootedSystem(
@@ -82,11 +82,14 @@ export function registerInspectCommands(
     .addOption(bootMachineOption())
     .option("--disk <file>", "a raw disk image (default: data/default-disk.img)")
     .option("--log", "print the boot log on stderr")
+    .option("--json", "one JSON object per task, for scripts")
     .exitOverride()
     .action(async (flags: InspectFlags) =>
       setCode(
         await withBootedSystem(io, "ps", flags, (sys) => {
-          for (const l of formatTaskTable(taskTable(sys.kernel.tasks))) io.stdout(l + "\n");
+          const rows = taskTable(sys.kernel.tasks);
+          if (flags.json) for (const r of rows) io.stdout(JSON.stringify(r) + "\n");
+          else for (const l of formatTaskTable(rows)) io.stdout(l + "\n");
           return EXIT_OK;
         }),
       ),
@@ -100,6 +103,7 @@ export function registerInspectCommands(
     .option("--disk <file>", "a raw disk image (default: data/default-disk.img)")
     .option("-v, --verbose", "each right's references, queue state and where it leads")
     .option("--log", "print the boot log on stderr")
+    .option("--json", "one JSON object per name (every detail), for scripts")
     .argument("<task>")
     .exitOverride()
     .action(async (which: string, flags: InspectFlags & { verbose?: boolean }) =>
@@ -114,6 +118,10 @@ export function registerInspectCommands(
             return EXIT_INPUT_ERRORS;
           }
           const rights = taskRights(task);
+          if (flags.json) {
+            for (const r of rights) io.stdout(JSON.stringify(r) + "\n");
+            return EXIT_OK;
+          }
           io.stdout(
             `${task.name} (task ${task.space.id}, ${task.mode}): ${rights.length} name${rights.length === 1 ? "" : "s"}\n`,
           );

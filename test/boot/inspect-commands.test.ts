@@ -89,6 +89,37 @@ describe("tsmach ps and portinfo on the simulated PC", () => {
     }
   }, 60_000);
 
+  it("--json gives scripts the same facts, one object per line", async () => {
+    const text = await tsmach(["ps", "--disk", img.path]);
+    const json = await tsmach(["ps", "--json", "--disk", img.path]);
+    expect(json.code).toBe(0);
+    const rows = json.out
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const cells = text.out
+      .trimEnd()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim().split(/\s+/));
+    expect(rows.map((r) => [r["id"], r["name"], r["mode"], r["names"], r["receive"]])).toEqual(
+      cells.map((c) => [Number(c[0]), c[1], c[2], Number(c[3]), Number(c[4])]),
+    );
+    const p = await tsmach(["portinfo", "--json", "--disk", img.path, "rumpdisk"]);
+    expect(p.code).toBe(0);
+    const rights = p.out
+      .trimEnd()
+      .split("\n")
+      .map(
+        (l) => JSON.parse(l) as { name: number; members?: number[]; receive?: { pset: number } },
+      );
+    const set = rights.find((r) => r.members)!;
+    expect(set.members!.length).toBeGreaterThan(0);
+    for (const m of set.members!)
+      expect(rights.find((r) => r.name === m)?.receive?.pset).toBe(set.name);
+    expect(rights.length).toBe(Number(rows.find((r) => r["name"] === "rumpdisk")!["names"]));
+  }, 60_000);
+
   it("refuses a task that does not exist and a missing argument, with messages", async () => {
     const r = await tsmach(["portinfo", "--disk", img.path, "9999"]);
     expect(r.code).toBe(1);
