@@ -9,6 +9,7 @@ import type { SyscallClient, SyscallServer } from "./syscall-server.js";
 import { resolveWorkerModule, spawnWorker } from "./worker-spawn.js";
 import type { TaskWorkerData } from "./task-worker.js";
 import { SharedBufferOutbox } from "./shared-buffers.js";
+import { alignedSharedBuffer } from "./aligned-buffer.js";
 import { BELL_BYTES, ringBell } from "./fast-lane.js";
 import { PoolVm } from "./pool-vm.js";
 
@@ -50,7 +51,7 @@ export class IsolatedTask {
     const found = resolveWorkerModule(module);
     if ("missing" in found) return `task module not found (tried ${found.tried.join(", ")})`;
     const buffers = new MessageChannel();
-    const bell = new Int32Array(new SharedArrayBuffer(BELL_BYTES));
+    const bell = new Int32Array(alignedSharedBuffer(BELL_BYTES), 0, BELL_BYTES / 4);
     const data: TaskWorkerData = {
       name: this.task.name,
       module: found.path,

@@ -20,6 +20,7 @@
 // the other side stores its counter and then reads the parked word, so at least one of the two
 // sees the other (Dekker): the futex notify happens only when the peer is really parked.
 import { performance } from "node:perf_hooks";
+import { alignedSharedBuffer } from "./aligned-buffer.js";
 
 /** mach_msg_return_t values used by the channel (GNU Mach's mach/message.h). */
 export const MACH_MSG_SUCCESS = 0x00000000;
@@ -183,7 +184,7 @@ export class ShmChannel {
         reason: `startPosition ${start} is not a multiple of 8`,
       };
     }
-    const buffer = new SharedArrayBuffer(ShmChannel.bufferSize(capacity));
+    const buffer = alignedSharedBuffer(ShmChannel.bufferSize(capacity));
     const ctrl = new Int32Array(buffer, 0, CONTROL_BYTES / 4);
     ctrl[I_CAPACITY] = capacity;
     ctrl[I_HEAD] = start | 0;
@@ -208,7 +209,7 @@ export class ShmChannel {
     if (
       Atomics.load(ctrl, I_MAGIC) !== MAGIC ||
       !isPowerOfTwo(capacity) ||
-      buffer.byteLength !== CONTROL_BYTES + capacity
+      buffer.byteLength < CONTROL_BYTES + capacity
     ) {
       return {
         code: KERN_INVALID_ARGUMENT,

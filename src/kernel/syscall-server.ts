@@ -3,6 +3,7 @@
 // work keeps arriving, and otherwise parks on a shared doorbell with Atomics.waitAsync (no core
 // burnt while idle). Replies go back through each task's reply channel.
 import { performance } from "node:perf_hooks";
+import { alignedSharedBuffer } from "./aligned-buffer.js";
 import type { ShmChannel } from "./shm-channel.js";
 import type { Task } from "./task.js";
 import {
@@ -83,7 +84,7 @@ export interface SyscallServerOptions {
 }
 
 export class SyscallServer {
-  readonly doorbell = new Int32Array(new SharedArrayBuffer(8));
+  readonly doorbell = new Int32Array(alignedSharedBuffer(8), 0, 2);
   /** Doorbells to ring at the end of the current burst (ringSoon). */
   private readonly bells = new Set<Int32Array>();
   private readonly clients = new Set<SyscallClient>();

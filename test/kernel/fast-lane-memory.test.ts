@@ -2,6 +2,7 @@
 // longer one in the slot's data area; each arrives whole, a full or closed slot refuses a post,
 // and a slot's length word chooses where a reader (the kernel draining it) finds the bytes.
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import {
   L_REP,
   L_REQ,
@@ -88,6 +89,48 @@ describe("lane memory", () => {
     Atomics.store(mem.words, L_REQ, SLOT_CLOSED);
     expect(mem.post(L_REQ, msg, 40)).toBe(false);
     expect(mem.post(L_REP, message(LANE_SLOT_BYTES + 4, 5), LANE_SLOT_BYTES + 4)).toBe(false);
+  });
+
+  it("copies short messages whole from and into arrays at any offset, word-aligned or not", () => {
+    // Short messages go a word at a time when the other array allows it, byte by byte when not;
+    // a view cached from an earlier copy must not stand in for a different array.
+    const mem = LaneMemory.create();
+    const backing = new ArrayBuffer(256);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 8, max: 16 }).map((w) => w * 4),
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 0, max: 64 }),
+        fc.constantFrom(L_REQ, L_REP),
+        fc.integer({ min: 0, max: 255 }),
+        (len, from, to, slot, seed) => {
+          const src = new Uint8Array(backing, from, len);
+          src.set(message(len, seed));
+          const want = src.slice();
+          expect(mem.post(slot, src, len)).toBe(true);
+          expect(mem.slotBytes(slot, len).subarray(0, len)).toEqual(want);
+          expect(mem.claim(slot)).toBe(true);
+          const dst = new Uint8Array(new ArrayBuffer(to + len + 8), to, len + 8).fill(0xee);
+          mem.copyOut(slot, dst, mem.slotLength(slot));
+          mem.release(slot);
+          expect(dst.subarray(0, len)).toEqual(want);
+          expect([...dst.subarray(len)]).toEqual(new Array(8).fill(0xee));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("takes a length that is not a whole number of words or that overruns the array bytewise", () => {
+    const mem = LaneMemory.create();
+    const msg = message(38, 9);
+    expect(mem.post(L_REQ, msg, 38)).toBe(true);
+    expect(mem.claim(L_REQ)).toBe(true);
+    const out = new Uint8Array(40).fill(0xee);
+    mem.copyOut(L_REQ, out, 38);
+    mem.release(L_REQ);
+    expect(out.subarray(0, 38)).toEqual(msg);
+    expect([...out.subarray(38)]).toEqual([0xee, 0xee]);
   });
 
   it("attaches only to a lane buffer", () => {
