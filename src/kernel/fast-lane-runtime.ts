@@ -62,6 +62,7 @@ import {
   type LaneSlot,
 } from "./fast-lane.js";
 import { LaneAction } from "./fast-lane-kernel.js";
+import { HeldReplyNames } from "./held-reply-names.js";
 import { parkAsync } from "./shm-channel.js";
 import type { SharedBufferInbox } from "./shared-buffers.js";
 import { copyWithinBytes } from "./shared-copy.js";
@@ -131,7 +132,7 @@ export class LaneRuntime {
   /** Server lanes by port name P. */
   private readonly servers = new Map<number, Lane[]>();
   /** Lane reply names the server holds (virtual send-once rights to some client's R). */
-  private readonly held = new Map<number, Lane>();
+  private readonly held = new HeldReplyNames<Lane>();
   /** Per served port: where the next scan of its lanes starts (round-robin). */
   private readonly rotor = new Map<number, number>();
   /** Next sequence number of ports received on (kept for ports that have lanes). */
@@ -140,7 +141,6 @@ export class LaneRuntime {
   private readonly kernelRcv = new Map<number, number>();
   /** Kernel-path sends outstanding, by destination name. */
   private readonly kernelSend = new Map<number, number>();
-  private nameCounter = 0;
   private readonly spinMax: number;
   private spinBudget: number;
   /**
@@ -506,7 +506,7 @@ export class LaneRuntime {
 
   /** Turns every lane reply name this task holds into a real right (before listing its names). */
   materializeAll(): Promise<void> {
-    return this.held.size === 0 ? Promise.resolve() : this.materialize([...this.held.keys()]);
+    return this.held.size === 0 ? Promise.resolve() : this.materialize(this.held.keys());
   }
 
   /** Turns the lane reply names among `names` into real rights (before a kernel call names them). */
@@ -630,16 +630,17 @@ export class LaneRuntime {
           mem.release(L_REQ);
           Atomics.add(w, L_TAKEN, 1);
           if (Atomics.load(w, L_REQ_WAIT) !== 0) ringBell(l.peer!);
-          const reply = this.newName();
           if (!this.requestOk(buf, len)) {
             // Not what a client runtime posts (rights in the body, memory not ours): the
             // kernel destroys it, and its reply right with it.
+            const reply = this.held.add(l);
+            this.held.delete(reply);
             return this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply).then(againAny);
           }
+          const reply = this.held.add(l);
           this.stats.requestsTaken++;
           this.rotor.set(name, i + 1);
           if (closed) for (const c of closed) this.drop(c);
-          this.held.set(reply, l);
           const seq = this.seqs.get(name) ?? 0;
           this.seqs.set(name, (seq + 1) >>> 0);
           Atomics.add(w, L_PSEQ, 1);
@@ -728,14 +729,6 @@ export class LaneRuntime {
     const owner = pool?.ownerOf(o);
     return owner === undefined ? undefined : { owner, size: pool!.regionSize(o) };
   };
-
-  private newName(): number {
-    for (;;) {
-      this.nameCounter = (this.nameCounter + 1) & 0xffffff;
-      const n = (LANE_NAME_BASE | this.nameCounter) >>> 0;
-      if (this.nameCounter !== 0 && !this.held.has(n)) return n;
-    }
-  }
 
   /**
    * Waits for the doorbell to move past `seen`, or for `watch[index]` (a slot state, or null)
