@@ -272,7 +272,7 @@ export class LaneRuntime {
     rcvName: number,
     timeout: number,
   ): Promise<number> {
-    if (!(option & MACH_RCV_MSG)) return Promise.resolve(MACH_MSG_SUCCESS);
+    if (!(option & MACH_RCV_MSG)) return SUCCEEDED;
     const rcvLanes = this.receiveMode(rcvName);
     if (!rcvLanes) return this.kernel(buf, option & ~MACH_SEND_MSG, 0, rcvSize, rcvName, timeout);
     const deadline =
@@ -542,7 +542,7 @@ export class LaneRuntime {
         : this.clientStep(buf, option, rcvSize, name, deadline, false);
       if (typeof r === "number") {
         if (r === AGAIN) continue;
-        return Promise.resolve(r);
+        return r === MACH_MSG_SUCCESS ? SUCCEEDED : Promise.resolve(r);
       }
       return this.receiveSlow(r, server, buf, option, rcvSize, name, deadline);
     }
@@ -863,6 +863,9 @@ export class LaneRuntime {
     return AGAIN;
   }
 }
+
+/** A settled promise is never changed by awaiting it: one serves every successful lane call. */
+const SUCCEEDED: Promise<number> = Promise.resolve(MACH_MSG_SUCCESS);
 
 /** The longest a wait for a lane's request slot to empty goes without looking again (ms). */
 const SLOT_RECHECK_MS = 20;
