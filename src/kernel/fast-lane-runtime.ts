@@ -750,6 +750,8 @@ export class LaneRuntime {
   ): number | Promise<number> {
     const bell = this.bell;
     const early = this.early;
+    // Already marked for this wait (armWatch, or the spin that caught the last message).
+    const marked = early !== null;
     if (early !== null) {
       this.early = null;
       if (early !== watch || this.earlySlot !== index) {
@@ -769,7 +771,7 @@ export class LaneRuntime {
       let rang: boolean;
       if (watch !== null) {
         // Marked watched for the spin: the producer, having published, skips the bell.
-        Atomics.store(watch, index + SLOT_WATCHED, 1);
+        if (!marked) Atomics.store(watch, index + SLOT_WATCHED, 1);
         while (
           Atomics.load(bell, BELL_COUNT) === seen &&
           !moved(watch, index) &&
