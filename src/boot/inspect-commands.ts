@@ -27,10 +27,51 @@ async function withBootedSystem(
     return EXIT_INPUT_ERRORS;
   }
   try {
+    await settle(sys.value);
     return await use(sys.value);
   } finally {
     await sys.value.shutdown();
   }
+}
+
+/** How often settle() looks, and for how long at most (milliseconds). */
+const SETTLE_LOOK_MS = 25;
+const SETTLE_MAX_MS = 3000;
+
+/**
+ * Waits for the booted system to go quiet: two looks SETTLE_LOOK_MS apart that find every
+ * task's rights alike (names, queues, sequence numbers). A server may still be finishing its
+ * start (a call to acpi, a reply port not yet given back) when the chain reports it serving; a
+ * picture taken then differs from run to run. Gives up after SETTLE_MAX_MS (a system that never
+ * goes quiet is shown as it is).
+ */
+export async function settle(sys: BootedSystem): Promise<void> {
+  const look = () =>
+    JSON.stringify([...sys.kernel.tasks].filter((t) => t.alive).map((t) => taskRights(t)));
+  let last = look();
+  for (let waited = 0; waited < SETTLE_MAX_MS; waited += SETTLE_LOOK_MS) {
+    await new Promise((r) => setTimeout(r, SETTLE_LOOK_MS));
+    const now = look();
+    if (now === last) return;
+    last = now;
+  }
+}
+
+/** What ps prints for a booted system: its table, or one JSON object per task. */
+export function psLines(sys: BootedSystem, json: boolean): string[] {
+  const rows = taskTable(sys.kernel.tasks);
+  return json ? rows.map((r) => JSON.stringify(r)) : formatTaskTable(rows);
+}
+
+/** What portinfo prints for a task: a title and its rights, or one JSON object per name. */
+export function portinfoLines(task: Task, flags: { json?: boolean; verbose?: boolean }): string[] {
+  const rights = taskRights(task);
+  if (flags.json) return rights.map((r) => JSON.stringify(r));
+  const n = rights.length;
+  return [
+    `${task.name} (task ${task.space.id}, ${task.mode}): ${n} name${n === 1 ? "" : "s"}`,
+    ...formatRights(rights, flags.verbose === true),
+  ];
 }
 
 /** ps's table: a header and one line per task. */
@@ -87,9 +128,7 @@ export function registerInspectCommands(
     .action(async (flags: InspectFlags) =>
       setCode(
         await withBootedSystem(io, "ps", flags, (sys) => {
-          const rows = taskTable(sys.kernel.tasks);
-          if (flags.json) for (const r of rows) io.stdout(JSON.stringify(r) + "\n");
-          else for (const l of formatTaskTable(rows)) io.stdout(l + "\n");
+          for (const l of psLines(sys, flags.json === true)) io.stdout(l + "\n");
           return EXIT_OK;
         }),
       ),
@@ -117,15 +156,7 @@ export function registerInspectCommands(
             io.stderr(`tsmach portinfo: no task '${which}' (the tasks are: ${known})\n`);
             return EXIT_INPUT_ERRORS;
           }
-          const rights = taskRights(task);
-          if (flags.json) {
-            for (const r of rights) io.stdout(JSON.stringify(r) + "\n");
-            return EXIT_OK;
-          }
-          io.stdout(
-            `${task.name} (task ${task.space.id}, ${task.mode}): ${rights.length} name${rights.length === 1 ? "" : "s"}\n`,
-          );
-          for (const l of formatRights(rights, flags.verbose === true)) io.stdout(l + "\n");
+          for (const l of portinfoLines(task, flags)) io.stdout(l + "\n");
           return EXIT_OK;
         }),
       ),

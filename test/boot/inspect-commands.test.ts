@@ -1,7 +1,11 @@
 // `tsmach ps` and `tsmach portinfo` on the booted chain: the servers show as isolated tasks with
 // their rights, a task's send rights lead to the server they name, and bad arguments are refused.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bootSystem, type BootedSystem } from "../../src/boot/boot-chain.js";
 import { main } from "../../src/boot/cli.js";
+import { findTask, portinfoLines, psLines, settle } from "../../src/boot/inspect-commands.js";
+import { Kernel } from "../../src/kernel/kernel.js";
+import { MACH_PORT_RIGHT_RECEIVE } from "../../src/kernel/port-right.js";
 import { mbrImage, type PartitionedImage } from "../rump/fixtures.js";
 
 async function tsmach(args: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -90,35 +94,78 @@ describe("tsmach ps and portinfo on the simulated PC", () => {
   }, 60_000);
 
   it("--json gives scripts the same facts, one object per line", async () => {
-    const text = await tsmach(["ps", "--disk", img.path]);
-    const json = await tsmach(["ps", "--json", "--disk", img.path]);
-    expect(json.code).toBe(0);
-    const rows = json.out
-      .trimEnd()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const cells = text.out
-      .trimEnd()
-      .split("\n")
-      .slice(1)
-      .map((l) => l.trim().split(/\s+/));
-    expect(rows.map((r) => [r["id"], r["name"], r["mode"], r["names"], r["receive"]])).toEqual(
-      cells.map((c) => [Number(c[0]), c[1], c[2], Number(c[3]), Number(c[4])]),
-    );
-    const p = await tsmach(["portinfo", "--json", "--disk", img.path, "rumpdisk"]);
-    expect(p.code).toBe(0);
-    const rights = p.out
-      .trimEnd()
-      .split("\n")
-      .map(
+    // Text and JSON of one boot (two boots may differ: how many reply ports a server keeps
+    // depends on how many of its start-up calls overlapped).
+    const booted = await bootSystem({ machine: "sim", disk: img.path });
+    if (!booted.ok) throw new Error(booted.error);
+    const sys = booted.value;
+    try {
+      await settle(sys);
+      const rows = psLines(sys, true).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const cells = psLines(sys, false)
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/));
+      const fields = ["id", "name", "mode", "names", "receive", "send", "sendOnce", "portSets"];
+      expect(rows.map((r) => fields.map((f) => r[f]))).toEqual(
+        cells.map((c) => c.slice(0, 8).map((x, i) => (i === 1 || i === 2 ? x : Number(x)))),
+      );
+      const rumpdisk = findTask(sys.kernel.tasks, "rumpdisk")!;
+      const rights = portinfoLines(rumpdisk, { json: true }).map(
         (l) => JSON.parse(l) as { name: number; members?: number[]; receive?: { pset: number } },
       );
-    const set = rights.find((r) => r.members)!;
-    expect(set.members!.length).toBeGreaterThan(0);
-    for (const m of set.members!)
-      expect(rights.find((r) => r.name === m)?.receive?.pset).toBe(set.name);
-    expect(rights.length).toBe(Number(rows.find((r) => r["name"] === "rumpdisk")!["names"]));
+      const set = rights.find((r) => r.members)!;
+      expect(set.members!.length).toBeGreaterThan(0);
+      for (const m of set.members!)
+        expect(rights.find((r) => r.name === m)?.receive?.pset).toBe(set.name);
+      expect(rights.length).toBe(Number(rows.find((r) => r["name"] === "rumpdisk")!["names"]));
+      const text = portinfoLines(rumpdisk, { verbose: true });
+      expect(text[0]).toBe(
+        `rumpdisk (task ${rumpdisk.space.id}, isolated): ${rights.length} names`,
+      );
+      expect(text.slice(1).map((l) => Number(l.split(":")[0]))).toEqual(rights.map((r) => r.name));
+    } finally {
+      await sys.shutdown();
+    }
+    // The command prints the same objects: one JSON line per task, the chain's tasks in order.
+    const json = await tsmach(["ps", "--json", "--disk", img.path]);
+    expect(json.code).toBe(0);
+    const names = json.out
+      .trimEnd()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { name: string }).name);
+    expect(names).toEqual([
+      "kernel",
+      "bootstrap",
+      "console",
+      "pci-arbiter",
+      "acpi",
+      "rumpdisk",
+      "client",
+    ]);
+    const p = await tsmach(["portinfo", "--json", "--disk", img.path, "rumpdisk"]);
+    expect(p.code).toBe(0);
+    for (const l of p.out.trimEnd().split("\n")) expect(typeof JSON.parse(l).name).toBe("number");
   }, 60_000);
+
+  it("waits for the booted system to go quiet before it looks", async () => {
+    const kernel = new Kernel();
+    const t = kernel.createTask("busy");
+    const sys = { kernel } as unknown as BootedSystem;
+    let last = 0;
+    const started = performance.now();
+    const timer = setInterval(() => {
+      if (performance.now() - started > 200) return clearInterval(timer);
+      void t.mach_port_allocate(MACH_PORT_RIGHT_RECEIVE);
+      last = performance.now();
+    }, 5);
+    await settle(sys);
+    const done = performance.now();
+    clearInterval(timer);
+    // Not before the changes stopped, and not long after.
+    expect(done - started).toBeGreaterThanOrEqual(200);
+    expect(done - last).toBeGreaterThanOrEqual(20);
+    expect(done - last).toBeLessThan(1000);
+  });
 
   it("refuses a task that does not exist and a missing argument, with messages", async () => {
     const r = await tsmach(["portinfo", "--disk", img.path, "9999"]);
