@@ -632,7 +632,8 @@ export class LaneRuntime {
           if (Atomics.load(w, L_REQ_WAIT) !== 0) ringBell(l.peer!);
           if (!this.requestOk(buf, len)) {
             // Not what a client runtime posts (rights in the body, memory not ours): the
-            // kernel destroys it, and its reply right with it.
+            // kernel destroys it, and its reply right with it (named by a fresh lane name,
+            // never held here).
             const reply = this.held.add(l);
             this.held.delete(reply);
             return this.host.laneCall(l.id, LaneAction.DESTROY_REPLY, reply).then(againAny);
