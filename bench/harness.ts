@@ -42,6 +42,12 @@ export interface MeasureOptions {
   runs?: number;
   /** Untimed runs first. */
   warmup?: number;
+  /**
+   * Keep warming up (whole untimed runs) until this many milliseconds have passed, after the
+   * `warmup` runs: a path through worker threads runs its first few thousand operations while
+   * V8 is still compiling it, and a fixed count of runs can end long before that is done.
+   */
+  warmupMs?: number;
   /** Operations per run; each sample is the time of one operation. */
   iterations?: number;
 }
@@ -49,19 +55,28 @@ export interface MeasureOptions {
 /** Times `op` and returns per-operation samples in microseconds. */
 export async function measureMicros(
   op: () => unknown,
-  { runs = 7, warmup = 2, iterations = 1 }: MeasureOptions = {},
+  { runs = 7, warmup = 2, iterations = 1, warmupMs = 0 }: MeasureOptions = {},
 ): Promise<number[]> {
   const samples: number[] = [];
-  for (let r = 0; r < warmup + runs; r++) {
+  const warmUntil = performance.now() + warmupMs;
+  for (let r = 0; r < warmup; r++) await runIterations(op, iterations);
+  while (performance.now() < warmUntil) await runIterations(op, iterations);
+  for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     for (let i = 0; i < iterations; i++) {
       const v = op();
       if (v instanceof Promise) await v;
     }
-    const us = ((performance.now() - t0) * 1000) / iterations;
-    if (r >= warmup) samples.push(us);
+    samples.push(((performance.now() - t0) * 1000) / iterations);
   }
   return samples;
+}
+
+async function runIterations(op: () => unknown, iterations: number): Promise<void> {
+  for (let i = 0; i < iterations; i++) {
+    const v = op();
+    if (v instanceof Promise) await v;
+  }
 }
 
 /** Times one whole process run (spawn to exit) in milliseconds; throws if it fails. */

@@ -1,6 +1,6 @@
 // The benchmark harness's arithmetic: medians, ratios in the right direction, the table.
 import { describe, expect, it } from "vitest";
-import { benchResult, formatTable, summarize } from "../../bench/harness.js";
+import { benchResult, formatTable, measureMicros, summarize } from "../../bench/harness.js";
 
 describe("bench harness", () => {
   it("summarises odd and even sample counts", () => {
@@ -22,5 +22,24 @@ describe("bench harness", () => {
     const lines = t.split("\n");
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(/^a\.b\s+1\.5\s+1\.5\s+1\.5\s+us\s+1\s+x\s+3\s+2x$/);
+  });
+
+  it("times only the runs after the warm-up, which lasts at least warmupMs", async () => {
+    let calls = 0;
+    const t0 = performance.now();
+    const samples = await measureMicros(
+      () => {
+        calls++;
+      },
+      { runs: 3, warmup: 1, iterations: 5, warmupMs: 30 },
+    );
+    expect(samples).toHaveLength(3);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(30);
+    // Whole warm-up runs of 5, then three timed runs of 5.
+    expect(calls % 5).toBe(0);
+    expect(calls).toBeGreaterThan(4 * 5);
+    let plain = 0;
+    await measureMicros(() => void plain++, { runs: 2, warmup: 3, iterations: 4 });
+    expect(plain).toBe((3 + 2) * 4);
   });
 });
