@@ -72,7 +72,13 @@ export interface SyscallClient {
 }
 
 export interface SyscallServerOptions {
-  /** Microseconds to keep polling after the last request before parking (default 30). */
+  /**
+   * Microseconds to keep polling after the last request before parking (default 400). A task
+   * that drives a device writes its registers some 10-100 us after the kernel's last answer, and
+   * a worker's ring that must wake this thread costs both sides 30-150 us on a VM. Polling here
+   * lets the rest of the kernel's thread run between looks, and the adaptive policy stops
+   * polling where it does not pay.
+   */
   spinMicros?: number;
   /** The kernel's memory-object mappings (vm_map); without it VM_MAP is refused. */
   mappings?: MappingTable;
@@ -100,7 +106,7 @@ export class SyscallServer {
     private readonly registry: Set<Port>,
     options: SyscallServerOptions = {},
   ) {
-    this.spinMs = (options.spinMicros ?? 30) / 1000;
+    this.spinMs = (options.spinMicros ?? 400) / 1000;
     this.spin = new SpinPolicy(this.spinMs);
     this.mappings = options.mappings;
     this.lanes =
