@@ -41,6 +41,13 @@ export interface TaskApi {
   mach_port_get_receive_status(name: number): Promise<{ kr: kern_return_t; status?: PortStatus }>;
   /** vm_allocate: zero-filled memory for out-of-line data; returns its address. */
   vm_allocate(size: number): Promise<{ kr: kern_return_t; address: number }>;
+  /**
+   * vm_allocate without the zero fill (not a Mach call): the region holds whatever its memory
+   * held last. For a buffer the caller overwrites whole before anyone else sees it, such as a
+   * device's DMA target; whatever it does not overwrite, it must zero before the region leaves
+   * the task. Only where it saves work (regions of the shared pool); undefined elsewhere.
+   */
+  vm_allocate_nozero?(size: number): Promise<{ kr: kern_return_t; address: number }>;
   vm_deallocate(address: number): Promise<kern_return_t>;
   /** The bytes of a region this task owns (a view: writes go to the region). */
   vm_region(address: number): Uint8Array | undefined;

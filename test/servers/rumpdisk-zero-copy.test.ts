@@ -74,6 +74,47 @@ describe("rumpdisk on the simulated PC: reads and writes without copies between 
     }
   });
 
+  it("a read into memory that was not zero-filled sends no stale bytes past its data", async () => {
+    const task = sys.tasks.client;
+    const p = pool();
+    // Dirty every free page of the pool: rumpdisk now reads into regions it did not zero.
+    const held: number[] = [];
+    for (const chunk of [256 * 1024, 4096]) {
+      for (let a = p.allocate(chunk); a.ok; a = p.allocate(chunk)) {
+        p.bytes.fill(0xee, a.offset, a.offset + a.size);
+        held.push(a.offset);
+      }
+    }
+    for (const o of held) expect(p.free(o)).toBe(KERN_SUCCESS);
+    setOolDelivery(task, "map");
+    try {
+      const disk = image();
+      const sectors = disk.length / SS;
+      // Three sectors: a 4 KiB region, 2.5 KiB of it past the data. Then a read running off the
+      // end of the disk, answered short.
+      for (const [recnum, length, expected] of [
+        [24, 3 * SS, 3 * SS],
+        [sectors - 2, 8 * SS, 2 * SS],
+      ] as const) {
+        const r = await device_read(task, rw, 0, BigInt(recnum), length);
+        if (!r.ok) throw new Error(`device_read: ${r.code}`);
+        const data = r.value.data;
+        expect(data.length).toBe(expected);
+        expect(Buffer.from(data).equals(disk.subarray(recnum * SS, recnum * SS + expected))).toBe(
+          true,
+        );
+        const offset = data.byteOffset - p.bytes.byteOffset;
+        const size = p.regionSize(offset);
+        expect(size).toBeGreaterThan(expected);
+        const tail = p.bytes.subarray(offset + expected, offset + size);
+        expect(tail.every((x) => x === 0)).toBe(true);
+        expect(await mig_deallocate(task, data)).toBe(KERN_SUCCESS);
+      }
+    } finally {
+      setOolDelivery(task, "copy");
+    }
+  });
+
   it("the default delivery still copies: the data outlives its region", async () => {
     const task = sys.tasks.client;
     const regions = task.vm.regionCount;

@@ -48,6 +48,7 @@ import type { DevicePorts, OpenDevice } from "./device-ports.js";
 import { deviceCodeOf } from "./errno-map.js";
 import type { IoBuffer, IoBufferPool } from "./io-buffers.js";
 import { replyLater, replyLaterStatus } from "./reply-later.js";
+import type { FillRegion } from "./reply-regions.js";
 import type { WriteBarrier } from "./write-barrier.js";
 import { copyBytes } from "../../kernel/shared-copy.js";
 
@@ -83,7 +84,7 @@ export interface RumpdiskContext {
    * A region of rumpdisk's own memory the drives can DMA into (the pool as guest RAM), for a
    * read to land in the very region its reply carries; undefined where memory is not shared.
    */
-  replyRegion?(size: number): Promise<{ view: Uint8Array; address: number } | undefined>;
+  replyRegion?(size: number): Promise<FillRegion | undefined>;
   /** Whether the drives can reach `buf` in place (no staging copy needed). */
   deviceVisible?(buf: Uint8Array): boolean;
   /**
@@ -189,7 +190,7 @@ function readAndReply(
       const region = await ctx.replyRegion?.(length);
       if (region) {
         const r = await rump_sys_pread(d.fd, region.view, offset);
-        if (r.ok && r.value > 0) return { data: region.view.subarray(0, r.value) };
+        if (r.ok && r.value > 0) return { data: region.seal(r.value) };
         await ctx.task.vm_deallocate(region.address);
         return r.ok ? { data: new Uint8Array(0) } : deviceCodeOf(r);
       }

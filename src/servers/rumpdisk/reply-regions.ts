@@ -1,8 +1,22 @@
-// Out-of-line memory for rumpdisk's replies, allocated ahead of need: a reply's data region
-// comes from a small reserve of vm_allocate'd regions, refilled in the background, so that
-// answering a read costs no vm_allocate round trip to the kernel on the way out.
+// Out-of-line memory for rumpdisk's replies: regions a drive reads into, left unzeroed and
+// sealed (zeroed past the data) before they are sent, and a small reserve of vm_allocate'd
+// regions, refilled in the background, for the replies the MIG server encodes itself.
 import { KERN_SUCCESS, type kern_return_t } from "../../kernel/kern-return.js";
 import type { TaskApi } from "../../kernel/mig/index.js";
+import { zeroFill } from "../../kernel/zero-fill.js";
+
+/** A region taken for a device to fill (ReplyRegionReserve.take). */
+export interface FillRegion {
+  /** The first `size` bytes: where the device writes. */
+  readonly view: Uint8Array;
+  /** The region's address (vm_deallocate it if it is not sent). */
+  readonly address: number;
+  /**
+   * Zeroes the region past its first `n` bytes (what the device did not write: a short
+   * transfer, the rest of the last page) and returns a view of those `n` bytes, to be sent.
+   */
+  seal(n: number): Uint8Array;
+}
 
 /** Regions kept per size class; classes are powers of two from 4 KiB. */
 const MIN_CLASS = 12;
@@ -36,15 +50,29 @@ export class ReplyRegionReserve {
   }
 
   /**
-   * A region of at least `size` bytes as a view of its first `size` bytes (give it back with
-   * vm_deallocate of `address`), or undefined when none can be had.
+   * A region of at least `size` bytes for a device to fill, as a view of its first `size` bytes
+   * (give it back with vm_deallocate of `address`), or undefined when none can be had. Where
+   * the task offers vm_allocate_nozero, the region is not zero-filled: the fill overwrites it,
+   * and `seal(n)` zeroes the rest of the region past the n bytes written before it is sent.
    */
-  async take(size: number): Promise<{ view: Uint8Array; address: number } | undefined> {
-    const r = await this.allocate(size);
+  async take(size: number): Promise<FillRegion | undefined> {
+    const nozero = this.task.vm_allocate_nozero;
+    const r =
+      nozero && !this.closed && Number.isSafeInteger(size) && size > 0
+        ? await nozero.call(this.task, size)
+        : await this.allocate(size);
     if (r.kr !== KERN_SUCCESS) return undefined;
     const region = this.task.vm_region(r.address);
     if (region && region.length >= size)
-      return { view: region.subarray(0, size), address: r.address };
+      return {
+        view: region.subarray(0, size),
+        address: r.address,
+        seal: (n) => {
+          const written = Math.max(0, Math.min(n, size));
+          zeroFill(region, written);
+          return region.subarray(0, written);
+        },
+      };
     await this.task.vm_deallocate(r.address);
     return undefined;
   }
