@@ -115,6 +115,23 @@ describe("rumpdisk on the simulated PC: reads and writes without copies between 
     }
   });
 
+  it("goes idle after a burst of I/O: the booted system then burns no core", async () => {
+    const task = sys.tasks.client;
+    // Reads back to back: every wait in rumpdisk and the kernel learns to spin (up to 400 us).
+    for (let i = 0; i < 400; i++) {
+      const r = await device_read(task, rw, 0, BigInt((i * 8) % 8192), 4096);
+      if (!r.ok) throw new Error(`device_read: ${r.code}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const u0 = process.cpuUsage();
+    const t0 = performance.now();
+    await new Promise((r) => setTimeout(r, 300));
+    const used = process.cpuUsage(u0);
+    const ms = performance.now() - t0;
+    // The whole process (the kernel's thread and every server's worker): well under one core.
+    expect((used.user + used.system) / 1000 / ms).toBeLessThan(0.3);
+  });
+
   it("the default delivery still copies: the data outlives its region", async () => {
     const task = sys.tasks.client;
     const regions = task.vm.regionCount;
