@@ -59,7 +59,7 @@ interface Reply {
  * us each on a VM. Spinning 40 us, 1 MiB disk reads in steady state ran at 2.6-3.2 GB/s against
  * 4.8-5.5 with this; a spin that stops paying shrinks (spin-policy.ts).
  */
-export const REPLY_SPIN_MICROS = 400;
+const REPLY_SPIN_MICROS = 400;
 /** How long a fast-lane wait spins by default (lanes answer in microseconds or not soon). */
 const LANE_SPIN_MICROS = 40;
 
